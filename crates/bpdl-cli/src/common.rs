@@ -1,0 +1,59 @@
+//! What the subcommands share: provenance, progress bars, data loading with automatic fetch.
+
+use std::io::IsTerminal;
+use std::path::PathBuf;
+
+use anyhow::{Context, Result};
+use bpdl::data::{Dataset, Mnist, mnist};
+use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+
+use crate::Global;
+
+/// A progress bar of `len` steps, drawn on stderr only when stdout is a terminal.
+pub fn progress(len: u64, template: &str) -> ProgressBar {
+    let bar = ProgressBar::new(len);
+    if !std::io::stdout().is_terminal() {
+        bar.set_draw_target(ProgressDrawTarget::hidden());
+    }
+    if let Ok(style) = ProgressStyle::with_template(template) {
+        bar.set_style(style.progress_chars("=> "));
+    }
+    bar
+}
+
+/// The folder a dataset is read from, following `--data-dir`, `$BPDL_DATA_DIR`, `./data/<name>`.
+pub fn data_dir(global: &Global, dataset: Dataset) -> PathBuf {
+    mnist::resolve_dir(dataset, global.data_dir.as_deref())
+}
+
+/// Loads a dataset; if its files are missing and `--offline` is not given, fetches them first
+/// (saying so on stderr).
+pub fn load_dataset(global: &Global, dataset: Dataset) -> Result<Mnist> {
+    let dir = data_dir(global, dataset);
+    if let Err(missing) = mnist::find_files(dataset, &dir) {
+        if global.offline {
+            return Err(missing).context("--offline: not downloading");
+        }
+        eprintln!(
+            "{dataset} not found in {} ({missing}); downloading it there now (pass --offline to \
+             prevent this)",
+            dir.display()
+        );
+        crate::commands::data::fetch(dataset, &dir)?;
+    }
+    let spinner = spinner(&format!("reading {dataset} from {}", dir.display()));
+    let data = Mnist::load(dataset, &dir)?;
+    spinner.finish_and_clear();
+    Ok(data)
+}
+
+/// An indeterminate spinner with a message (hidden when stdout is not a terminal).
+pub fn spinner(message: &str) -> ProgressBar {
+    let bar = ProgressBar::new_spinner();
+    if !std::io::stdout().is_terminal() {
+        bar.set_draw_target(ProgressDrawTarget::hidden());
+    }
+    bar.set_message(message.to_string());
+    bar.enable_steady_tick(std::time::Duration::from_millis(120));
+    bar
+}

@@ -1,0 +1,61 @@
+//! `bpdl`: the command-line tool of bpdl (see the README for the paper and the two commands).
+
+mod commands;
+mod common;
+
+use std::path::PathBuf;
+
+use clap::{Parser, Subcommand};
+
+/// Towards Biologically Plausible Deep Learning (Bengio et al. 2015), reproduced.
+#[derive(Debug, Parser)]
+#[command(name = "bpdl", version, about, long_about = None)]
+pub struct Cli {
+    #[command(flatten)]
+    pub global: Global,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// Options every subcommand understands.
+#[derive(Debug, clap::Args)]
+pub struct Global {
+    /// Master seed (overrides the config's `seed`).
+    #[arg(long, global = true)]
+    pub seed: Option<u64>,
+    /// Worker threads (0 = one per core).
+    #[arg(long, global = true, default_value_t = 0)]
+    pub threads: usize,
+    /// Output folder.
+    #[arg(long, global = true)]
+    pub out: Option<PathBuf>,
+    /// Folder holding the dataset's four IDX files (else $BPDL_DATA_DIR, else ./data/<dataset>/).
+    #[arg(long, global = true)]
+    pub data_dir: Option<PathBuf>,
+    /// Never download: fail with a message if the data is missing.
+    #[arg(long, global = true)]
+    pub offline: bool,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Check or download the datasets.
+    Data {
+        #[command(subcommand)]
+        action: commands::data::DataCommand,
+    },
+}
+
+fn main() -> std::process::ExitCode {
+    let cli = Cli::parse();
+    let result = match &cli.command {
+        Command::Data { action } => commands::data::run(&cli.global, action),
+    };
+    match result {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            std::process::ExitCode::FAILURE
+        }
+    }
+}

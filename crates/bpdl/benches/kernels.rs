@@ -1,0 +1,54 @@
+//! Criterion benches of the kernels the learner spends its time in. Throughput is reported in
+//! FLOP (one multiply-add = 2 FLOP), so criterion's "elem/s" reads as FLOP/s.
+//!
+//! `cargo bench -p bpdl --bench kernels -- gemm` measures the GEMM wrapper on the model's shapes
+//! with 1 and 2 threads; names are prefixed `cpu_` so results from other backends never mix.
+
+use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
+use ndarray::Array2;
+use rand::SeedableRng;
+use rand_distr::{Distribution, StandardNormal};
+
+use bpdl::Device;
+
+fn random(rows: usize, cols: usize, seed: u64) -> Array2<f32> {
+    let mut rng = bpdl::rng::Rng::seed_from_u64(seed);
+    Array2::from_shape_simple_fn((rows, cols), || StandardNormal.sample(&mut rng))
+}
+
+fn gemm(c: &mut Criterion) {
+    let mut group = c.benchmark_group("cpu_gemm");
+    // (name, m, k, n, transpose_a): C[m×n] = A[m×k]·B[k×n]; for the weight update A is
+    // stored as [k×m] (a minibatch of activations) and passed as the transposed view.
+    let shapes = [
+        ("fwd_100x784x1000", 100, 784, 1000, false),
+        ("fwd_100x1000x784", 100, 1000, 784, false),
+        ("fwd_100x1000x100", 100, 1000, 100, false),
+        ("upd_1000x100x784_at", 1000, 100, 784, true),
+    ];
+    for threads in [1, 2] {
+        let dev = Device::cpu(threads).unwrap();
+        for &(name, m, k, n, transposed) in &shapes {
+            let a = if transposed {
+                random(k, m, 1)
+            } else {
+                random(m, k, 1)
+            };
+            let b = random(k, n, 2);
+            let mut out = Array2::<f32>::zeros((m, n));
+            group.throughput(Throughput::Elements((2 * m * n * k) as u64));
+            group.bench_function(BenchmarkId::new(name, format!("{threads}t")), |bench| {
+                dev.install(|| {
+                    bench.iter(|| {
+                        let av = if transposed { a.t() } else { a.view() };
+                        dev.matmul(1.0, av, b.view(), 0.0, out.view_mut());
+                    })
+                })
+            });
+        }
+    }
+    group.finish();
+}
+
+criterion_group!(benches, gemm);
+criterion_main!(benches);

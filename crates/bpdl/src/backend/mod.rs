@@ -1,0 +1,202 @@
+//! The dense-math seam: every matrix operation of the model goes through a [`Device`].
+//!
+//! Matrices are row-major `f32` arrays on `ndarray` storage ([`Matrix`]); a minibatch is a
+//! `[batch, units]` matrix, one example per row, and a weight matrix is `[n_in, n_out]`, so a
+//! layer is `Y = φ(X·W + 1bᵀ)`. The operations are:
+//!
+//! * [`Device::matmul`]: `C ← β·C + α·A·B` through the `gemm` crate, for any strides, so a
+//!   transposed view `h.t()` costs no copy;
+//! * [`Device::affine`]: `Y = φ(X·W + 1bᵀ)` with bias and non-linearity fused into one pass
+//!   over the GEMM's output;
+//! * parallel row-wise maps ([`Device::for_rows`] and friends) for the elementwise updates;
+//! * seeded noise fills ([`noise`]).
+//!
+//! The thread count is explicit: a `Device` owns a rayon pool of exactly that many threads and
+//! every operation (GEMM included) runs in it. Model code uses nothing else, so another backend
+//! (CUDA) can later implement the same operations behind this type.
+
+pub mod noise;
+
+use std::sync::Arc;
+
+use ndarray::{Array2, ArrayView1, ArrayView2, ArrayViewMut1, ArrayViewMut2, Axis, Zip};
+
+use crate::activation::Activation;
+use crate::error::{Error, Result};
+
+/// A row-major `f32` matrix: `[rows, cols]`.
+pub type Matrix = Array2<f32>;
+
+/// Where the numbers are crunched: the CPU, with an explicit number of threads.
+#[derive(Clone)]
+pub struct Device {
+    threads: usize,
+    pool: Arc<rayon::ThreadPool>,
+}
+
+impl std::fmt::Debug for Device {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "Device::Cpu {{ threads: {} }}", self.threads)
+    }
+}
+
+impl Device {
+    /// The CPU with `threads` worker threads (0 = one per available core).
+    pub fn cpu(threads: usize) -> Result<Self> {
+        let threads = if threads == 0 {
+            std::thread::available_parallelism().map_or(1, |n| n.get())
+        } else {
+            threads
+        };
+        let pool = rayon::ThreadPoolBuilder::new()
+            .num_threads(threads)
+            .thread_name(|i| format!("bpdl-{i}"))
+            .build()
+            .map_err(|e| Error::Usage(format!("cannot start {threads} worker threads: {e}")))?;
+        Ok(Self {
+            threads,
+            pool: Arc::new(pool),
+        })
+    }
+
+    /// The number of worker threads.
+    pub fn threads(&self) -> usize {
+        self.threads
+    }
+
+    /// Runs `f` inside this device's thread pool (cheap when already inside it). Drivers wrap a
+    /// whole training loop in one call so that the per-operation calls below stay direct.
+    pub fn install<R: Send>(&self, f: impl FnOnce() -> R + Send) -> R {
+        self.pool.install(f)
+    }
+
+    fn gemm_parallelism(&self) -> gemm::Parallelism {
+        if self.threads > 1 {
+            gemm::Parallelism::Rayon(self.threads)
+        } else {
+            gemm::Parallelism::None
+        }
+    }
+
+    /// `C ← β·C + α·A·B` (C is not read when β = 0, so it may hold garbage).
+    ///
+    /// Any strides are accepted: pass `x.t()` for `xᵀ` without copying.
+    ///
+    /// # Shapes
+    /// `a: [m, k]`, `b: [k, n]`, `c: [m, n]`.
+    ///
+    /// # Panics
+    /// If the shapes disagree: callers own their buffers, so this is a programming error.
+    ///
+    /// ```
+    /// use ndarray::array;
+    /// let dev = bpdl::Device::cpu(1).unwrap();
+    /// let a = array![[1.0f32, 2.0], [3.0, 4.0]];
+    /// let b = array![[5.0f32, 6.0], [7.0, 8.0]];
+    /// let mut c = ndarray::Array2::<f32>::ones((2, 2));
+    /// dev.matmul(1.0, a.view(), b.t(), 1.0, c.view_mut()); // c = 1 + a·bᵀ
+    /// assert_eq!(c, array![[18.0, 24.0], [40.0, 54.0]]);
+    /// ```
+    pub fn matmul(
+        &self,
+        alpha: f32,
+        a: ArrayView2<'_, f32>,
+        b: ArrayView2<'_, f32>,
+        beta: f32,
+        mut c: ArrayViewMut2<'_, f32>,
+    ) {
+        let (m, k) = a.dim();
+        let (k2, n) = b.dim();
+        assert!(
+            k == k2 && c.dim() == (m, n),
+            "matmul shapes: a {:?} · b {:?} into c {:?}",
+            a.dim(),
+            b.dim(),
+            c.dim()
+        );
+        if m == 0 || n == 0 {
+            return;
+        }
+        if k == 0 {
+            c.mapv_inplace(|v| if beta == 0.0 { 0.0 } else { beta * v });
+            return;
+        }
+        let (sa, sb, sc) = (a.strides(), b.strides(), c.strides());
+        let (sc0, sc1) = (sc[0], sc[1]);
+        let par = self.gemm_parallelism();
+        self.install(|| {
+            // SAFETY: the pointers come from live ndarray views whose shapes were checked above;
+            // every index gemm touches, (i, j) with i < m, j < n (and depth < k), lies inside the
+            // corresponding view given its strides. `c` is a unique mutable borrow, so it cannot
+            // alias `a` or `b`. gemm's convention: dst = alpha_g·dst + beta_g·lhs·rhs with
+            // (column stride, row stride) pairs; dst is read only when `beta != 0`.
+            unsafe {
+                gemm::gemm(
+                    m,
+                    n,
+                    k,
+                    c.as_mut_ptr(),
+                    sc1,
+                    sc0,
+                    beta != 0.0,
+                    a.as_ptr(),
+                    sa[1],
+                    sa[0],
+                    b.as_ptr(),
+                    sb[1],
+                    sb[0],
+                    beta,
+                    alpha,
+                    false,
+                    false,
+                    false,
+                    par,
+                );
+            }
+        });
+    }
+
+    /// `Y = φ(X·W + 1bᵀ)`: one GEMM, then bias and non-linearity in one parallel pass.
+    ///
+    /// # Shapes
+    /// `x: [batch, n_in]`, `w: [n_in, n_out]`, `b: [n_out]`, `y: [batch, n_out]`.
+    pub fn affine(
+        &self,
+        x: ArrayView2<'_, f32>,
+        w: ArrayView2<'_, f32>,
+        b: ArrayView1<'_, f32>,
+        act: Activation,
+        mut y: ArrayViewMut2<'_, f32>,
+    ) {
+        assert_eq!(b.len(), w.ncols(), "bias length vs weight columns");
+        self.matmul(1.0, x, w, 0.0, y.view_mut());
+        self.for_rows(y, |_, mut row| {
+            Zip::from(&mut row).and(&b).for_each(|v, &bias| {
+                *v = act.apply(*v + bias);
+            });
+        });
+    }
+
+    /// Runs `f(row_index, row)` on every row of `m`, in parallel.
+    pub fn for_rows<F>(&self, mut m: ArrayViewMut2<'_, f32>, f: F)
+    where
+        F: Fn(usize, ArrayViewMut1<'_, f32>) + Sync + Send,
+    {
+        self.install(|| {
+            Zip::indexed(m.axis_iter_mut(Axis(0))).par_for_each(f);
+        });
+    }
+
+    /// Runs `f(row_index, out_row, in_row)` on every row pair, in parallel.
+    pub fn for_rows2<F>(&self, mut out: ArrayViewMut2<'_, f32>, a: ArrayView2<'_, f32>, f: F)
+    where
+        F: Fn(usize, ArrayViewMut1<'_, f32>, ArrayView1<'_, f32>) + Sync + Send,
+    {
+        assert_eq!(out.dim(), a.dim(), "for_rows2 shapes");
+        self.install(|| {
+            Zip::indexed(out.axis_iter_mut(Axis(0)))
+                .and(a.axis_iter(Axis(0)))
+                .par_for_each(f);
+        });
+    }
+}

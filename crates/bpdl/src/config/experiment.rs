@@ -1,0 +1,483 @@
+//! The configuration of a training run of the paper's learner (Algorithm 2), with the paper's
+//! experiment as the default.
+//!
+//! Every default cites where it comes from: **[paper §8]** for what the paper states, **[spec Gn]**
+//! for our gap-filling choice (`shared/paper/spec.md` §5), **[measured]** for a value we
+//! established by experiment (see `experiments/README.md`).
+
+use serde::{Deserialize, Serialize};
+
+use super::Validate;
+use crate::activation::Activation;
+use crate::data::Dataset;
+use crate::error::{Error, Result};
+
+/// A whole training run: data, model, E-step, M-step, schedule.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Config {
+    /// Master seed; every random stream of the run derives from it.
+    pub seed: u64,
+    /// Which data, how much of it.
+    pub data: DataConfig,
+    /// Layer sizes, non-linearities, corruption, initialisation.
+    pub model: ModelConfig,
+    /// The E-step (INFERENCE of Algorithm 2).
+    pub inference: InferenceConfig,
+    /// The M-step (local learning rules and the optimizer).
+    pub learning: LearningConfig,
+    /// Epochs, minibatches, top prior.
+    pub train: TrainConfig,
+    /// GENERATE (Algorithm 2) and the other samplers.
+    pub generate: GenerateConfig,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Self {
+            seed: 1,
+            data: DataConfig::default(),
+            model: ModelConfig::default(),
+            inference: InferenceConfig::default(),
+            learning: LearningConfig::default(),
+            train: TrainConfig::default(),
+            generate: GenerateConfig::default(),
+        }
+    }
+}
+
+/// Which data, how much of it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct DataConfig {
+    /// `mnist` [paper §8] or `fashion-mnist`.
+    pub dataset: Dataset,
+    /// Use only the first N training images (0 = all 50,000).
+    pub train_limit: usize,
+}
+
+impl Default for DataConfig {
+    fn default() -> Self {
+        Self {
+            dataset: Dataset::Mnist,
+            train_limit: 0,
+        }
+    }
+}
+
+/// How a layer's value is corrupted before it is fed to the maps that read it in the M-step.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "lowercase", deny_unknown_fields)]
+pub enum CorruptionConfig {
+    /// No corruption.
+    None,
+    /// `x̃ = x + std·ε`, ε ~ N(0, 1) [paper §8: "Gaussian-corrupted"].
+    Gaussian {
+        /// The noise standard deviation.
+        std: f32,
+    },
+    /// `h̃ = mean of `samples` Bernoulli(h)` [paper §8: 3 samples, for the sigmoid top layer].
+    Spikes {
+        /// How many Bernoulli samples are averaged.
+        samples: u32,
+    },
+}
+
+/// One latent layer h_l with its pair of maps: the encoder f_l (layer l−1 → l) and the decoder
+/// g_l (layer l → l−1).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LayerConfig {
+    /// Number of units of h_l.
+    pub size: usize,
+    /// Non-linearity of h_l's units, i.e. of the encoder f_l.
+    pub activation: Activation,
+    /// Output non-linearity of the decoder g_l (which reconstructs layer l−1).
+    pub decoder_activation: Activation,
+    /// Corruption of h_l when it is the input of g_l and f_{l+1} in the M-step.
+    pub corruption: CorruptionConfig,
+    /// Learning rate of f_l (default: `learning.lr`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub encoder_lr: Option<f64>,
+    /// Learning rate of g_l (default: `learning.lr`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub decoder_lr: Option<f64>,
+}
+
+/// Weight initialisation.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum InitScheme {
+    /// U(±√(6/(fan_in + fan_out))) (Glorot & Bengio 2010), zero biases.
+    GlorotUniform,
+    /// Glorot-scaled random orthogonal matrix (DTP code's `rand_ortho`), zero biases.
+    Orthogonal,
+}
+
+/// The generative model's architecture.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ModelConfig {
+    /// Corruption of x when it is the input of f_1 in the M-step [spec G5: Gaussian 0.3].
+    pub input_corruption: CorruptionConfig,
+    /// The latent layers h_1 … h_L, bottom first.
+    pub layers: Vec<LayerConfig>,
+    /// Weight initialisation [spec G3: Glorot uniform, zero biases].
+    pub init: InitScheme,
+}
+
+impl Default for ModelConfig {
+    fn default() -> Self {
+        Self {
+            input_corruption: CorruptionConfig::Gaussian { std: 0.3 },
+            layers: vec![
+                // [paper §8] 1000 softplus units; g1 sigmoid because pixels lie in [0,1] [spec G4];
+                // Gaussian corruption 0.3 [spec G5].
+                LayerConfig {
+                    size: 1000,
+                    activation: Activation::Softplus,
+                    decoder_activation: Activation::Sigmoid,
+                    corruption: CorruptionConfig::Gaussian { std: 0.3 },
+                    encoder_lr: None,
+                    decoder_lr: None,
+                },
+                // [paper §8] 100 sigmoid units with "spike-like" corruption: mean of 3 Bernoulli
+                // samples; g2 softplus to live in h1's range [spec G4].
+                LayerConfig {
+                    size: 100,
+                    activation: Activation::Sigmoid,
+                    decoder_activation: Activation::Softplus,
+                    corruption: CorruptionConfig::Spikes { samples: 3 },
+                    encoder_lr: None,
+                    decoder_lr: None,
+                },
+            ],
+            init: InitScheme::GlorotUniform,
+        }
+    }
+}
+
+/// INFERENCE (the E-step): N iterations of
+/// `h_l ← h_l + δ·(f_l(h_{l−1}) − f_l(g_l(h_l))) + α·(g_{l+1}(h_{l+1}) − h_l)`.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct InferenceConfig {
+    /// N, the number of iterations [paper §8, Algorithm 2: 15].
+    pub steps: usize,
+    /// δ, the targetprop step size [paper Algorithm 2: 0.1].
+    pub delta: f32,
+    /// α, the weight of the top-down term [paper Algorithm 2: 0.001 in training].
+    pub alpha: f32,
+    /// Standard deviation of Gaussian noise added to every h update (Langevin-like, no rejection;
+    /// paper §3 Algorithm 1 "optional: add noise"); 0 = off, as in Algorithm 2 [spec G10].
+    pub noise_std: f32,
+}
+
+impl Default for InferenceConfig {
+    fn default() -> Self {
+        Self {
+            steps: 15,
+            delta: 0.1,
+            alpha: 0.001,
+            noise_std: 0.0,
+        }
+    }
+}
+
+/// The optimizer applied to each map's local gradient.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Optimizer {
+    /// Plain SGD, no momentum [spec G1, measured: the only one that trains stably].
+    Sgd,
+    /// RMSprop (Tieleman & Hinton 2012).
+    Rmsprop,
+    /// Adam (Kingma & Ba 2015).
+    Adam,
+}
+
+/// The M-step: local squared-error rules and the optimizer.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct LearningConfig {
+    /// [spec G1] plain SGD.
+    pub optimizer: Optimizer,
+    /// ε, the learning rate of every map without its own [spec G1: 0.01 on per-example summed
+    /// squared errors, mean over the minibatch].
+    pub lr: f64,
+    /// Learning rate multiplied by this after every epoch (1 = constant).
+    pub lr_decay: f64,
+    /// RMSprop's decay of the squared-gradient average.
+    pub rmsprop_decay: f64,
+    /// Adam's β₁.
+    pub adam_beta1: f64,
+    /// Adam's β₂.
+    pub adam_beta2: f64,
+    /// ε of RMSprop and Adam's denominators.
+    pub optimizer_eps: f64,
+}
+
+impl Default for LearningConfig {
+    fn default() -> Self {
+        Self {
+            optimizer: Optimizer::Sgd,
+            lr: 0.01,
+            lr_decay: 1.0,
+            rmsprop_decay: 0.9,
+            adam_beta1: 0.9,
+            adam_beta2: 0.999,
+            optimizer_eps: 1e-8,
+        }
+    }
+}
+
+/// The training schedule.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct TrainConfig {
+    /// Passes over the training set [paper §8: 20].
+    pub epochs: usize,
+    /// Examples per minibatch [paper §8: 100].
+    pub batch_size: usize,
+    /// The top prior p(h_L) is N(mean, scale·var) of the inferred training codes [paper §8: 4].
+    pub prior_variance_scale: f32,
+}
+
+impl Default for TrainConfig {
+    fn default() -> Self {
+        Self {
+            epochs: 20,
+            batch_size: 100,
+            prior_variance_scale: 4.0,
+        }
+    }
+}
+
+/// GENERATE (Algorithm 2): ancestral start, then `rounds` × (INFERENCE with `alpha`, x ← g1(h1)).
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct GenerateConfig {
+    /// Rounds of inference and decoding [paper Algorithm 2: 3].
+    pub rounds: usize,
+    /// α of the inference inside GENERATE [paper Algorithm 2: 0.3].
+    pub alpha: f32,
+}
+
+impl Default for GenerateConfig {
+    fn default() -> Self {
+        Self {
+            rounds: 3,
+            alpha: 0.3,
+        }
+    }
+}
+
+fn check(ok: bool, key: impl Into<String>, message: &str) -> Result<()> {
+    if ok {
+        Ok(())
+    } else {
+        Err(Error::config(key, message))
+    }
+}
+
+fn positive_finite(x: f64) -> bool {
+    x.is_finite() && x > 0.0
+}
+
+impl Validate for Config {
+    fn validate(&self) -> Result<()> {
+        let t = &self.train;
+        check(
+            (1..=100_000).contains(&t.epochs),
+            "train.epochs",
+            "must be between 1 and 100000",
+        )?;
+        check(
+            (1..=100_000).contains(&t.batch_size),
+            "train.batch_size",
+            "must be between 1 and 100000",
+        )?;
+        check(
+            positive_finite(f64::from(t.prior_variance_scale)),
+            "train.prior_variance_scale",
+            "must be a positive number (the paper uses 4)",
+        )?;
+        check(
+            self.data.train_limit == 0 || self.data.train_limit >= t.batch_size,
+            "data.train_limit",
+            "must be 0 (all) or at least train.batch_size",
+        )?;
+        let inf = &self.inference;
+        check(
+            inf.steps <= 100_000,
+            "inference.steps",
+            "must be at most 100000",
+        )?;
+        check(
+            inf.delta.is_finite() && inf.delta > 0.0 && inf.delta <= 10.0,
+            "inference.delta",
+            "must be in (0, 10] (the paper uses 0.1)",
+        )?;
+        check(
+            inf.alpha.is_finite() && (0.0..=10.0).contains(&inf.alpha),
+            "inference.alpha",
+            "must be in [0, 10] (the paper uses 0.001)",
+        )?;
+        check(
+            inf.noise_std.is_finite() && inf.noise_std >= 0.0,
+            "inference.noise_std",
+            "must be ≥ 0",
+        )?;
+        let l = &self.learning;
+        check(
+            positive_finite(l.lr),
+            "learning.lr",
+            "must be a positive number",
+        )?;
+        check(
+            positive_finite(l.lr_decay) && l.lr_decay <= 1.0,
+            "learning.lr_decay",
+            "must be in (0, 1]",
+        )?;
+        check(
+            (0.0..1.0).contains(&l.rmsprop_decay),
+            "learning.rmsprop_decay",
+            "must be in [0, 1)",
+        )?;
+        check(
+            (0.0..1.0).contains(&l.adam_beta1),
+            "learning.adam_beta1",
+            "must be in [0, 1)",
+        )?;
+        check(
+            (0.0..1.0).contains(&l.adam_beta2),
+            "learning.adam_beta2",
+            "must be in [0, 1)",
+        )?;
+        check(
+            positive_finite(l.optimizer_eps),
+            "learning.optimizer_eps",
+            "must be a positive number",
+        )?;
+        check(
+            !self.model.layers.is_empty(),
+            "model.layers",
+            "needs at least one latent layer",
+        )?;
+        check_corruption(&self.model.input_corruption, "model.input_corruption")?;
+        for (i, layer) in self.model.layers.iter().enumerate() {
+            let key = |k: &str| format!("model.layers[{i}].{k}");
+            check(
+                (1..=1_000_000).contains(&layer.size),
+                key("size"),
+                "must be between 1 and 1000000",
+            )?;
+            check_corruption(&layer.corruption, &key("corruption"))?;
+            for (name, lr) in [
+                ("encoder_lr", layer.encoder_lr),
+                ("decoder_lr", layer.decoder_lr),
+            ] {
+                if let Some(lr) = lr {
+                    check(positive_finite(lr), key(name), "must be a positive number")?;
+                }
+            }
+        }
+        check(
+            self.generate.rounds <= 10_000,
+            "generate.rounds",
+            "must be at most 10000",
+        )?;
+        check(
+            self.generate.alpha.is_finite() && (0.0..=10.0).contains(&self.generate.alpha),
+            "generate.alpha",
+            "must be in [0, 10] (the paper uses 0.3)",
+        )?;
+        Ok(())
+    }
+}
+
+fn check_corruption(c: &CorruptionConfig, key: &str) -> Result<()> {
+    match *c {
+        CorruptionConfig::None => Ok(()),
+        CorruptionConfig::Gaussian { std } => check(
+            std.is_finite() && std >= 0.0,
+            format!("{key}.std"),
+            "must be ≥ 0",
+        ),
+        CorruptionConfig::Spikes { samples } => check(
+            (1..=1000).contains(&samples),
+            format!("{key}.samples"),
+            "must be between 1 and 1000",
+        ),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::resolve;
+
+    #[test]
+    fn the_defaults_are_the_papers_experiment() {
+        let c = Config::default();
+        assert_eq!(
+            (c.inference.steps, c.inference.delta, c.inference.alpha),
+            (15, 0.1, 0.001)
+        );
+        assert_eq!((c.train.epochs, c.train.batch_size), (20, 100));
+        let sizes: Vec<_> = c.model.layers.iter().map(|l| l.size).collect();
+        assert_eq!(sizes, vec![1000, 100]);
+        assert_eq!(c.model.layers[0].activation, Activation::Softplus);
+        assert_eq!(c.model.layers[1].activation, Activation::Sigmoid);
+        c.validate().unwrap();
+    }
+
+    #[test]
+    fn an_unknown_key_is_an_error_naming_it() {
+        let err = resolve::<Config>(None, &["inference.stepz=3".into()]).unwrap_err();
+        assert!(err.to_string().contains("inference.stepz"), "{err}");
+        let err = resolve::<Config>(None, &["model.layers[1].sise=3".into()]).unwrap_err();
+        assert!(err.to_string().contains("sise"), "{err}");
+    }
+
+    #[test]
+    fn an_out_of_range_value_is_an_error_naming_the_key() {
+        let err = resolve::<Config>(None, &["inference.delta=-1".into()]).unwrap_err();
+        assert!(err.to_string().contains("inference.delta"), "{err}");
+        let err = resolve::<Config>(None, &["model.layers[0].size=0".into()]).unwrap_err();
+        assert!(err.to_string().contains("model.layers[0].size"), "{err}");
+    }
+
+    #[test]
+    fn a_wrongly_typed_value_is_an_error_naming_the_key() {
+        let err = resolve::<Config>(None, &["train.epochs=many".into()]).unwrap_err();
+        assert!(err.to_string().contains("train.epochs"), "{err}");
+    }
+
+    #[test]
+    fn overrides_reach_into_lists_and_enums() {
+        let c: Config = resolve(
+            None,
+            &[
+                "model.layers[1].size=50".into(),
+                "learning.optimizer=adam".into(),
+                "model.layers.0.corruption={kind=\"gaussian\", std=0.1}".into(),
+            ],
+        )
+        .unwrap();
+        assert_eq!(c.model.layers[1].size, 50);
+        assert_eq!(c.learning.optimizer, Optimizer::Adam);
+        assert_eq!(
+            c.model.layers[0].corruption,
+            CorruptionConfig::Gaussian { std: 0.1 }
+        );
+    }
+
+    #[test]
+    fn the_resolved_config_round_trips_through_toml() {
+        let c: Config = resolve(None, &["seed=99".into()]).unwrap();
+        let text = crate::config::to_toml_string(&c).unwrap();
+        let back: Config = crate::config::from_toml_str(&text).unwrap();
+        assert_eq!(back, c);
+    }
+}

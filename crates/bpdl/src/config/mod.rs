@@ -1,0 +1,238 @@
+//! Typed TOML configuration: defaults in code, a file on top, `--set key=value` on top of that,
+//! validated once.
+//!
+//! [`resolve`] starts from `T::default()` serialised to a TOML tree, merges the file's tables
+//! into it (arrays are replaced whole), applies each override at its dotted key
+//! (`inference.steps=20`, `model.layers[1].size=200`), and only then deserialises into `T`
+//! with unknown keys denied, so a typo is an error naming the key, in a file or in `--set`.
+//! Finally [`Validate::validate`] checks the ranges and names the key of any value out of range.
+
+mod experiment;
+
+pub use experiment::{
+    Config, CorruptionConfig, DataConfig, GenerateConfig, InferenceConfig, InitScheme, LayerConfig,
+    LearningConfig, ModelConfig, Optimizer, TrainConfig,
+};
+
+use std::path::Path;
+
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+use toml::{Table, Value};
+
+use crate::error::{Error, Result};
+
+/// A configuration that can check its own ranges.
+pub trait Validate {
+    /// Returns an [`Error::Config`] naming the first key whose value is out of range.
+    fn validate(&self) -> Result<()>;
+}
+
+/// Builds a `T` from its defaults, an optional TOML file and `key=value` overrides, then
+/// validates it.
+///
+/// ```
+/// let cfg: bpdl::Config = bpdl::config::resolve(None, &["train.epochs=3".into()]).unwrap();
+/// assert_eq!(cfg.train.epochs, 3);
+/// assert_eq!(cfg.train.batch_size, 100); // the paper's default, untouched
+/// let err = bpdl::config::resolve::<bpdl::Config>(None, &["train.epoch=3".into()]).unwrap_err();
+/// assert!(err.to_string().contains("train.epoch"));
+/// ```
+pub fn resolve<T>(file: Option<&Path>, overrides: &[String]) -> Result<T>
+where
+    T: Serialize + DeserializeOwned + Default + Validate,
+{
+    let mut tree = to_tree(&T::default())?;
+    if let Some(path) = file {
+        let text = std::fs::read_to_string(path).map_err(|e| Error::io(path, "reading", e))?;
+        let file_tree: Table = toml::from_str(&text).map_err(|e| Error::BadFile {
+            path: path.to_path_buf(),
+            problem: format!("not valid TOML: {}", e.message()),
+            hint: format!("fix the syntax near {}", span_hint(&text, e.span())),
+        })?;
+        merge(&mut tree, file_tree);
+    }
+    for o in overrides {
+        apply_override(&mut tree, o)?;
+    }
+    let value: T = from_tree(tree)?;
+    value.validate()?;
+    Ok(value)
+}
+
+/// Parses and validates a `T` from TOML text, with `T::default()` under it.
+pub fn from_toml_str<T>(text: &str) -> Result<T>
+where
+    T: Serialize + DeserializeOwned + Default + Validate,
+{
+    let mut tree = to_tree(&T::default())?;
+    let file_tree: Table = toml::from_str(text)
+        .map_err(|e| Error::config("(file)", format!("not valid TOML: {}", e.message())))?;
+    merge(&mut tree, file_tree);
+    let value: T = from_tree(tree)?;
+    value.validate()?;
+    Ok(value)
+}
+
+/// Serialises a config as TOML (what a run writes next to its outputs).
+pub fn to_toml_string<T: Serialize>(value: &T) -> Result<String> {
+    toml::to_string_pretty(value)
+        .map_err(|e| Error::config("(all)", format!("cannot serialise the config: {e}")))
+}
+
+fn to_tree<T: Serialize>(value: &T) -> Result<Table> {
+    match Value::try_from(value) {
+        Ok(Value::Table(t)) => Ok(t),
+        Ok(_) => Err(Error::config("(all)", "a config must be a table")),
+        Err(e) => Err(Error::config(
+            "(all)",
+            format!("cannot serialise the defaults: {e}"),
+        )),
+    }
+}
+
+fn from_tree<T: DeserializeOwned>(tree: Table) -> Result<T> {
+    serde_path_to_error::deserialize(Value::Table(tree)).map_err(|e| {
+        let key = e.path().to_string();
+        let inner = e.into_inner();
+        let message = inner.message().to_string();
+        // For an unknown field the path ends at its parent; name the field itself.
+        let key = match unknown_field(&message) {
+            Some(field) if key == "." => field.to_string(),
+            Some(field) => format!("{key}.{field}"),
+            None => key,
+        };
+        Error::config(key, message)
+    })
+}
+
+fn unknown_field(message: &str) -> Option<&str> {
+    let rest = message.strip_prefix("unknown field `")?;
+    rest.split('`').next()
+}
+
+fn merge(base: &mut Table, top: Table) {
+    for (k, v) in top {
+        match (base.get_mut(&k), v) {
+            (Some(Value::Table(b)), Value::Table(t)) => merge(b, t),
+            (_, v) => {
+                base.insert(k, v);
+            }
+        }
+    }
+}
+
+/// One path segment of a dotted key: a table key or an array index.
+enum Segment<'a> {
+    Key(&'a str),
+    Index(usize),
+}
+
+fn parse_key(key: &str) -> Result<Vec<Segment<'_>>> {
+    let mut out = Vec::new();
+    for part in key.split('.') {
+        let (name, mut rest) = match part.find('[') {
+            Some(i) => (&part[..i], &part[i..]),
+            None => (part, ""),
+        };
+        if !name.is_empty() {
+            if let Ok(i) = name.parse::<usize>() {
+                out.push(Segment::Index(i));
+            } else {
+                out.push(Segment::Key(name));
+            }
+        }
+        while let Some(r) = rest.strip_prefix('[') {
+            let end = r
+                .find(']')
+                .ok_or_else(|| Error::config(key, "unclosed `[` in the key"))?;
+            let i = r[..end]
+                .parse::<usize>()
+                .map_err(|_| Error::config(key, "an index in `[...]` must be a number"))?;
+            out.push(Segment::Index(i));
+            rest = &r[end + 1..];
+        }
+        if name.is_empty() && out.is_empty() {
+            return Err(Error::config(key, "empty key segment"));
+        }
+    }
+    Ok(out)
+}
+
+/// Applies `key=value` to `tree`. The value is read as TOML (`3`, `0.1`, `true`, `"x"`,
+/// `[1, 2]`); anything that is not valid TOML is taken as a string (`optimizer=adam`).
+pub fn apply_override(tree: &mut Table, assignment: &str) -> Result<()> {
+    let mut root = Value::Table(std::mem::take(tree));
+    let result = apply_to_value(&mut root, assignment);
+    if let Value::Table(t) = root {
+        *tree = t;
+    }
+    result
+}
+
+fn apply_to_value(root: &mut Value, assignment: &str) -> Result<()> {
+    let (key, raw) = assignment.split_once('=').ok_or_else(|| {
+        Error::Usage(format!(
+            "--set `{assignment}`: expected KEY=VALUE, e.g. --set train.epochs=5"
+        ))
+    })?;
+    let key = key.trim();
+    let raw = raw.trim();
+    let value = match toml::from_str::<Table>(&format!("v = {raw}")) {
+        Ok(mut t) => t.remove("v").unwrap_or(Value::String(raw.to_string())),
+        Err(_) => Value::String(raw.to_string()),
+    };
+    let segments = parse_key(key)?;
+    let (last, parents) = segments
+        .split_last()
+        .ok_or_else(|| Error::config(key, "empty key"))?;
+    let mut node: &mut Value = root;
+    for seg in parents {
+        node = step(node, seg, key)?;
+    }
+    match (node, last) {
+        (Value::Table(t), Segment::Key(k)) => {
+            t.insert((*k).to_string(), value);
+            Ok(())
+        }
+        (Value::Array(a), Segment::Index(i)) => match a.get_mut(*i) {
+            Some(slot) => {
+                *slot = value;
+                Ok(())
+            }
+            None => Err(Error::config(
+                key,
+                format!("index {i} is out of range ({} entries)", a.len()),
+            )),
+        },
+        _ => Err(Error::config(key, "this key does not exist")),
+    }
+}
+
+fn step<'a>(node: &'a mut Value, seg: &Segment<'_>, key: &str) -> Result<&'a mut Value> {
+    match (node, seg) {
+        (Value::Table(t), Segment::Key(k)) => Ok(t
+            .entry((*k).to_string())
+            .or_insert_with(|| Value::Table(Table::new()))),
+        (Value::Array(a), Segment::Index(i)) => {
+            let len = a.len();
+            a.get_mut(*i).ok_or_else(|| {
+                Error::config(key, format!("index {i} is out of range ({len} entries)"))
+            })
+        }
+        (Value::Table(_), Segment::Index(_)) => {
+            Err(Error::config(key, "this key is a table, not a list"))
+        }
+        (_, _) => Err(Error::config(key, "this key does not hold a table")),
+    }
+}
+
+fn span_hint(text: &str, span: Option<std::ops::Range<usize>>) -> String {
+    match span {
+        Some(r) => {
+            let line = text[..r.start.min(text.len())].lines().count().max(1);
+            format!("line {line}")
+        }
+        None => "the reported place".into(),
+    }
+}

@@ -1,0 +1,207 @@
+//! Run folders: every command that produces results writes, beside them, the resolved config
+//! (`config.toml`), what produced it (`run.json`: bpdl version, git commit, seed, threads,
+//! command line) and its metrics as JSON lines (`metrics.jsonl`).
+//!
+//! Files are written atomically (a temporary file in the same folder, then a rename), so an
+//! interrupted run never leaves a half-written checkpoint or report behind, and nothing already
+//! saved is lost.
+
+use std::fs::{File, OpenOptions};
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+
+use crate::error::{Error, Result};
+
+/// What produced a run: filled in by the binary (the library cannot know its own git commit).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Provenance {
+    /// The bpdl version (`CARGO_PKG_VERSION`).
+    pub bpdl_version: String,
+    /// The git commit the binary was built from (`unknown` outside a checkout).
+    pub git_commit: String,
+    /// The command line.
+    pub command: String,
+}
+
+/// `run.json`: provenance plus the run's seed and thread count.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RunInfo {
+    /// What produced it.
+    #[serde(flatten)]
+    pub provenance: Provenance,
+    /// The master seed.
+    pub seed: u64,
+    /// Worker threads.
+    pub threads: usize,
+    /// Seconds since the Unix epoch when the run started (metadata only, never a seed).
+    pub started_unix_s: u64,
+}
+
+/// An output folder being written.
+#[derive(Debug)]
+pub struct RunDir {
+    path: PathBuf,
+    metrics: File,
+}
+
+/// The file names inside a run folder.
+pub mod files {
+    /// The resolved configuration.
+    pub const CONFIG: &str = "config.toml";
+    /// Provenance, seed, threads.
+    pub const INFO: &str = "run.json";
+    /// One JSON object per line.
+    pub const METRICS: &str = "metrics.jsonl";
+}
+
+impl RunDir {
+    /// Creates (or reuses) `path` and writes `config.toml` and `run.json` into it.
+    pub fn create(path: &Path, config_toml: &str, info: &RunInfo) -> Result<Self> {
+        std::fs::create_dir_all(path).map_err(|e| {
+            Error::io_hint(
+                path,
+                "creating the output folder",
+                e,
+                "choose another --out",
+            )
+        })?;
+        write_atomic(&path.join(files::CONFIG), config_toml.as_bytes())?;
+        write_json(&path.join(files::INFO), info)?;
+        Self::open(path)
+    }
+
+    /// Opens an existing run folder to append metrics (used by `--resume`).
+    pub fn open(path: &Path) -> Result<Self> {
+        let metrics_path = path.join(files::METRICS);
+        let metrics = OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(&metrics_path)
+            .map_err(|e| Error::io(&metrics_path, "opening for append", e))?;
+        Ok(Self {
+            path: path.to_path_buf(),
+            metrics,
+        })
+    }
+
+    /// The folder.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// Appends one JSON line to `metrics.jsonl` and flushes it.
+    pub fn log<T: Serialize>(&mut self, record: &T) -> Result<()> {
+        let mut line = serde_json::to_string(record).map_err(|e| Error::BadFile {
+            path: self.path.join(files::METRICS),
+            problem: format!("cannot serialise a metrics record: {e}"),
+            hint: "report this as a bug".into(),
+        })?;
+        line.push('\n');
+        let p = self.path.join(files::METRICS);
+        self.metrics
+            .write_all(line.as_bytes())
+            .and_then(|()| self.metrics.flush())
+            .map_err(|e| Error::io(p, "appending", e))
+    }
+}
+
+/// Writes `bytes` to `path` atomically: a temporary file beside it, synced, then renamed over it.
+pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
+    let dir = path.parent().filter(|p| !p.as_os_str().is_empty());
+    if let Some(dir) = dir {
+        std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, "creating the directory", e))?;
+    }
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_else(|| "out".into());
+    let tmp = path.with_file_name(format!(".{name}.tmp{}", std::process::id()));
+    let result = (|| {
+        let mut f = File::create(&tmp)?;
+        f.write_all(bytes)?;
+        f.sync_all()?;
+        std::fs::rename(&tmp, path)
+    })();
+    result.map_err(|e| {
+        let _ = std::fs::remove_file(&tmp);
+        Error::io(path, "writing", e)
+    })
+}
+
+/// Writes `value` as pretty JSON, atomically.
+pub fn write_json<T: Serialize>(path: &Path, value: &T) -> Result<()> {
+    let mut text = serde_json::to_string_pretty(value).map_err(|e| Error::BadFile {
+        path: path.to_path_buf(),
+        problem: format!("cannot serialise: {e}"),
+        hint: "report this as a bug".into(),
+    })?;
+    text.push('\n');
+    write_atomic(path, text.as_bytes())
+}
+
+/// Reads `run.json` from a run folder.
+pub fn read_info(dir: &Path) -> Result<RunInfo> {
+    let p = dir.join(files::INFO);
+    let text = std::fs::read_to_string(&p).map_err(|e| {
+        Error::io_hint(
+            &p,
+            "reading",
+            e,
+            "is this a folder written by `bpdl train`?",
+        )
+    })?;
+    serde_json::from_str(&text).map_err(|e| Error::BadFile {
+        path: p,
+        problem: format!("not a valid run.json: {e}"),
+        hint: "the run folder is damaged; train again".into(),
+    })
+}
+
+/// Seconds since the Unix epoch (for metadata).
+pub fn unix_now() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn atomic_write_replaces_the_whole_file_and_leaves_no_temporary() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("a.txt");
+        write_atomic(&p, b"first version, long").unwrap();
+        write_atomic(&p, b"second").unwrap();
+        assert_eq!(std::fs::read(&p).unwrap(), b"second");
+        let names: Vec<_> = std::fs::read_dir(dir.path())
+            .unwrap()
+            .map(|e| e.unwrap().file_name())
+            .collect();
+        assert_eq!(names.len(), 1, "{names:?}");
+    }
+
+    #[test]
+    fn a_run_folder_holds_config_info_and_metric_lines() {
+        let dir = tempfile::tempdir().unwrap();
+        let info = RunInfo {
+            provenance: Provenance {
+                bpdl_version: "0.1.0".into(),
+                git_commit: "abc".into(),
+                command: "bpdl test".into(),
+            },
+            seed: 5,
+            threads: 2,
+            started_unix_s: 0,
+        };
+        let mut run = RunDir::create(dir.path(), "seed = 5\n", &info).unwrap();
+        run.log(&serde_json::json!({"epoch": 1})).unwrap();
+        run.log(&serde_json::json!({"epoch": 2})).unwrap();
+        let lines = std::fs::read_to_string(dir.path().join(files::METRICS)).unwrap();
+        assert_eq!(lines.lines().count(), 2);
+        assert_eq!(read_info(dir.path()).unwrap(), info);
+    }
+}
