@@ -44,12 +44,18 @@ pub enum Command {
         #[command(subcommand)]
         action: commands::data::DataCommand,
     },
+    /// Train the paper's generative model by variational EM (Algorithm 2 TRAIN).
+    Train(commands::train::TrainArgs),
+    /// Run inference on a split and record log p(x,h) per iteration (the paper's Fig. 4).
+    Infer(commands::infer::InferArgs),
 }
 
 fn main() -> std::process::ExitCode {
     let cli = Cli::parse();
     let result = match &cli.command {
         Command::Data { action } => commands::data::run(&cli.global, action),
+        Command::Train(args) => commands::train::run(&cli.global, args),
+        Command::Infer(args) => commands::infer::run(&cli.global, args),
     };
     match result {
         Ok(()) => std::process::ExitCode::SUCCESS,

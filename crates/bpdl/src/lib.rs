@@ -13,17 +13,33 @@
 //! | MNIST, IDX files (§8) | [`data`] | [`data::Mnist::load`], [`data::idx::Idx`] |
 //! | neuron non-linearities | [`activation`] | [`Activation`] |
 //! | dense math, threads | [`backend`] | [`Device::matmul`], [`Device::affine`] |
+//! | p(x, h) = p(x\|h1) Π p(h_l\|h_{l+1}) p(h_L), maps f_l, g_l (§4, Eq. 7) | [`model`] | [`model::GenerativeModel`], [`model::LayerPair`], [`model::Map`] |
+//! | log p(x, h) without constants (Fig. 4, spec G12) | [`model::objective`] | [`model::objective::log_joint`] |
+//! | E-step: INFERENCE with targetprop (§4–6, Eq. 8, 12; Algorithm 2) | [`inference`] | [`inference::e_step`], [`inference::iterate`], [`inference::Evidence`] |
+//! | M-step: local denoising rules, no backprop (§4, Algorithm 2 TRAIN) | [`learning`] | [`learning::m_step`], [`learning::local_delta()`] |
+//! | variational EM loop, top prior (§3, §8) | [`train`] | [`train::train`], [`train::fit_top_prior`] |
+//! | health of the codes (spec §5.2) | [`diagnostics`] | [`diagnostics::LayerStats`] |
+//! | Fig. 4: log p(x, h) over inference | [`eval`] | [`eval::inference_curve()`] |
+//! | checkpoints (safetensors) | [`checkpoint`], [`tensor_file`] | [`checkpoint::save`], [`checkpoint::load`] |
 //! | configuration, defaults with sources | [`config`] | [`Config`], [`config::resolve`] |
 //! | run folders, provenance | [`run`] | [`run::RunDir`] |
 //! | seeded randomness | [`rng`] | [`rng::Seed::stream`] |
 
 pub mod activation;
 pub mod backend;
+pub mod checkpoint;
 pub mod config;
 pub mod data;
+pub mod diagnostics;
 pub mod error;
+pub mod eval;
+pub mod inference;
+pub mod learning;
+pub mod model;
 pub mod rng;
 pub mod run;
+pub mod tensor_file;
+pub mod train;
 
 pub use activation::Activation;
 pub use backend::{Device, Matrix};

@@ -1,3 +1,5 @@
 //! One module per subcommand.
 
 pub mod data;
+pub mod infer;
+pub mod train;

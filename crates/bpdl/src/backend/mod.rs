@@ -15,6 +15,7 @@
 //! every operation (GEMM included) runs in it. Model code uses nothing else, so another backend
 //! (CUDA) can later implement the same operations behind this type.
 
+mod elementwise;
 pub mod noise;
 
 use std::sync::Arc;

@@ -32,6 +32,19 @@ pub fn add_gaussian(
     });
 }
 
+/// `m ← m + std·ε`, ε ~ N(0, 1) elementwise, in place (the optional Langevin-like noise of the
+/// E-step, paper §3 Algorithm 1).
+pub fn perturb(dev: &Device, rng: &mut Rng, std: f32, m: ArrayViewMut2<'_, f32>) {
+    let key = fill_key(rng);
+    dev.for_rows(m, |i, mut row| {
+        let mut r = row_rng(key, i);
+        row.iter_mut().for_each(|v| {
+            let e: f32 = r.sample(StandardNormal);
+            *v += std * e;
+        });
+    });
+}
+
 /// `dst = (1/k) Σ_{i=1..k} Bernoulli(clip(src, 0, 1))`: the paper's "spike-like" corruption of a
 /// sigmoid layer (§8: the mean of 3 Bernoulli samples; spec G6 for the clipping).
 pub fn spikes(

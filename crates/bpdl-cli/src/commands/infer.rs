@@ -1,0 +1,130 @@
+//! `bpdl infer`: log p(x, h) over the iterations of INFERENCE on a whole split (Fig. 4 data).
+//! `--out FILE.json` names the output (default: `DIR/inference_<split>.json`).
+
+use std::path::PathBuf;
+
+use anyhow::{Context, Result};
+use bpdl::Device;
+use bpdl::checkpoint;
+use bpdl::data::Split;
+use serde::Serialize;
+
+use crate::Global;
+use crate::common;
+
+/// Which split of the dataset.
+#[derive(Debug, Clone, Copy, clap::ValueEnum, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum SplitName {
+    /// The first 50,000 training images.
+    Train,
+    /// The last 10,000 training images.
+    Validation,
+    /// The 10,000 test images.
+    Test,
+}
+
+impl SplitName {
+    pub fn pick(self, data: &bpdl::data::Mnist) -> &Split {
+        match self {
+            Self::Train => &data.train,
+            Self::Validation => &data.validation,
+            Self::Test => &data.test,
+        }
+    }
+}
+
+#[derive(Debug, clap::Args)]
+pub struct InferArgs {
+    /// A run folder written by `bpdl train`.
+    #[arg(long, value_name = "DIR")]
+    pub run: PathBuf,
+    /// The split to infer.
+    #[arg(long, value_enum, default_value = "test")]
+    pub split: SplitName,
+    /// Inference iterations (the paper's Fig. 4 shows 20).
+    #[arg(long, default_value_t = 20)]
+    pub steps: usize,
+    /// δ (default: the run's `inference.delta`).
+    #[arg(long)]
+    pub delta: Option<f32>,
+    /// α (default: the run's `inference.alpha`).
+    #[arg(long)]
+    pub alpha: Option<f32>,
+    /// Use only the first N examples of the split (0 = all).
+    #[arg(long, default_value_t = 0)]
+    pub limit: usize,
+    /// Examples per minibatch.
+    #[arg(long, default_value_t = 500)]
+    pub batch: usize,
+}
+
+#[derive(Serialize)]
+struct Report<'a> {
+    split: SplitName,
+    delta: f32,
+    alpha: f32,
+    #[serde(flatten)]
+    curve: &'a bpdl::eval::InferenceCurve,
+}
+
+pub fn run(global: &Global, args: &InferArgs) -> Result<()> {
+    let dev = Device::cpu(global.threads)?;
+    let (model, config) = checkpoint::load_model(&args.run.join(checkpoint::FILE_NAME))?;
+    let data = common::load_dataset(global, config.data.dataset)?;
+    let split = args.split.pick(&data).head(args.limit);
+    let mut params = config.inference;
+    params.steps = args.steps;
+    params.delta = args.delta.unwrap_or(params.delta);
+    params.alpha = args.alpha.unwrap_or(params.alpha);
+    let seed = global.seed.unwrap_or(config.seed);
+    let mut rng = bpdl::rng::Seed(seed).stream("infer");
+    let spinner = common::spinner(&format!(
+        "inference on {} {} images, {} iterations",
+        split.len(),
+        serde_json::to_string(&args.split)?.trim_matches('"'),
+        args.steps
+    ));
+    let curve = dev.install(|| {
+        bpdl::eval::inference_curve(
+            &dev,
+            &model,
+            split.images.view(),
+            &params,
+            args.batch,
+            5,
+            &mut rng,
+        )
+    })?;
+    spinner.finish_and_clear();
+    let report = Report {
+        split: args.split,
+        delta: params.delta,
+        alpha: params.alpha,
+        curve: &curve,
+    };
+    // for this command the global --out names the JSON file
+    let out = global.out.clone().unwrap_or_else(|| {
+        args.run.join(format!(
+            "inference_{}.json",
+            serde_json::to_string(&args.split)
+                .unwrap_or_default()
+                .trim_matches('"')
+        ))
+    });
+    bpdl::run::write_json(&out, &report).with_context(|| format!("writing {}", out.display()))?;
+    let last = curve.steps;
+    println!(
+        "log p(x,h): {:.3} ± {:.3} (feed-forward) → {:.3} ± {:.3} after {} iterations; \
+         reconstruction MSE {:.5} → {:.5}; written to {}",
+        curve.log_pxh_mean[0],
+        curve.log_pxh_se[0],
+        curve.log_pxh_mean[last],
+        curve.log_pxh_se[last],
+        last,
+        curve.recon_mse_start,
+        curve.recon_mse,
+        out.display()
+    );
+    Ok(())
+}

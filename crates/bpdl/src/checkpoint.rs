@@ -1,0 +1,176 @@
+//! Checkpoints: everything needed to continue training bit for bit, in one safetensors file.
+//!
+//! | tensor | shape |
+//! |---|---|
+//! | `f{l}.weight`, `f{l}.bias` | `[n_{l−1}, n_l]`, `[n_l]` (encoder f_l) |
+//! | `g{l}.weight`, `g{l}.bias` | `[n_l, n_{l−1}]`, `[n_{l−1}]` (decoder g_l) |
+//! | `prior.mean`, `prior.var` | `[n_L]` (after training) |
+//! | `opt.{f,g}{l}.{m_w,m_b,v_w,v_b}` | optimizer moments (RMSprop, Adam) |
+//!
+//! Metadata: `format`, `config` (the resolved TOML), `sizes`, `epochs_done`, `rng` (the state
+//! of every random stream, JSON) and `opt.{f,g}{l}.step`. Weights are stored `[n_in, n_out]`
+//! (`y = x·W + b`); PyTorch's `nn.Linear` keeps the transpose.
+
+use std::path::Path;
+
+use crate::config::{self, Config};
+use crate::error::Result;
+use crate::learning::{MapOptimizer, ModelOptimizer};
+use crate::model::{GenerativeModel, Map, TopPrior};
+use crate::tensor_file::{TensorReader, TensorWriter};
+use crate::train::{TrainRngs, TrainState};
+
+/// The format tag written into every checkpoint.
+pub const FORMAT: &str = "bpdl-checkpoint-1";
+
+/// The file name inside a run folder.
+pub const FILE_NAME: &str = "checkpoint.safetensors";
+
+/// Writes `state` and `config` to `path`, atomically.
+pub fn save(path: &Path, state: &TrainState, config: &Config) -> Result<()> {
+    let mut w = TensorWriter::new();
+    w.meta("format", FORMAT);
+    w.meta("config", config::to_toml_string(config)?);
+    w.meta("sizes", sizes_string(&state.model.sizes));
+    w.meta("epochs_done", state.epochs_done.to_string());
+    w.meta(
+        "rng",
+        serde_json::to_string(&state.rngs).map_err(|e| {
+            crate::Error::config("(rng)", format!("cannot serialise RNG state: {e}"))
+        })?,
+    );
+    for (i, pair) in state.model.pairs.iter().enumerate() {
+        let l = i + 1;
+        put_map(&mut w, &format!("f{l}"), &pair.encoder);
+        put_map(&mut w, &format!("g{l}"), &pair.decoder);
+        put_opt(&mut w, &format!("opt.f{l}"), &state.optimizer.encoders[i]);
+        put_opt(&mut w, &format!("opt.g{l}"), &state.optimizer.decoders[i]);
+    }
+    if let Some(prior) = &state.model.top_prior {
+        w.vector("prior.mean", prior.mean.view());
+        w.vector("prior.var", prior.var.view());
+    }
+    w.write(path)
+}
+
+fn sizes_string(sizes: &[usize]) -> String {
+    sizes
+        .iter()
+        .map(usize::to_string)
+        .collect::<Vec<_>>()
+        .join(",")
+}
+
+fn put_map(w: &mut TensorWriter, name: &str, map: &Map) {
+    w.matrix(format!("{name}.weight"), map.weight.view());
+    w.vector(format!("{name}.bias"), map.bias.view());
+}
+
+fn put_opt(w: &mut TensorWriter, name: &str, opt: &MapOptimizer) {
+    w.meta(format!("{name}.step"), opt.step.to_string());
+    for (part, m) in [("m_w", &opt.m_w), ("v_w", &opt.v_w)] {
+        if !m.is_empty() {
+            w.matrix(format!("{name}.{part}"), m.view());
+        }
+    }
+    for (part, v) in [("m_b", &opt.m_b), ("v_b", &opt.v_b)] {
+        if !v.is_empty() {
+            w.vector(format!("{name}.{part}"), v.view());
+        }
+    }
+}
+
+/// Reads a checkpoint: the training state and the config that produced it.
+pub fn load(path: &Path) -> Result<(TrainState, Config)> {
+    let r = TensorReader::open(path)?;
+    let format = r.meta("format")?;
+    if format != FORMAT {
+        return Err(r.error(format!("format `{format}`, expected `{FORMAT}`")));
+    }
+    let config: Config = config::from_toml_str(r.meta("config")?)?;
+    let sizes: Vec<usize> = r
+        .meta("sizes")?
+        .split(',')
+        .map(|s| s.parse::<usize>())
+        .collect::<std::result::Result<_, _>>()
+        .map_err(|e| r.error(format!("bad `sizes` metadata: {e}")))?;
+    if sizes.len() != config.model.layers.len() + 1 {
+        return Err(r.error(format!(
+            "{} layer sizes for a config with {} latent layers",
+            sizes.len(),
+            config.model.layers.len()
+        )));
+    }
+    // Build the structure from the config (weights are overwritten below).
+    let mut scratch = crate::rng::Seed(0).stream("checkpoint-structure");
+    let mut model = GenerativeModel::new(sizes[0], &config.model, &mut scratch);
+    if model.sizes != sizes {
+        return Err(r.error(format!(
+            "sizes {sizes:?} disagree with the config's {:?}",
+            model.sizes
+        )));
+    }
+    let mut optimizer = ModelOptimizer::new(&config.learning, &model);
+    for (i, pair) in model.pairs.iter_mut().enumerate() {
+        let l = i + 1;
+        get_map(&r, &format!("f{l}"), &mut pair.encoder)?;
+        get_map(&r, &format!("g{l}"), &mut pair.decoder)?;
+        get_opt(&r, &format!("opt.f{l}"), &mut optimizer.encoders[i])?;
+        get_opt(&r, &format!("opt.g{l}"), &mut optimizer.decoders[i])?;
+    }
+    if r.has("prior.mean") {
+        let n = model.top_size();
+        model.top_prior = Some(TopPrior {
+            mean: r.vector("prior.mean", Some(n))?,
+            var: r.vector("prior.var", Some(n))?,
+        });
+    }
+    let epochs_done = r
+        .meta("epochs_done")?
+        .parse()
+        .map_err(|e| r.error(format!("bad `epochs_done`: {e}")))?;
+    let rngs: TrainRngs = serde_json::from_str(r.meta("rng")?)
+        .map_err(|e| r.error(format!("bad `rng` metadata: {e}")))?;
+    Ok((
+        TrainState {
+            model,
+            optimizer,
+            epochs_done,
+            rngs,
+        },
+        config,
+    ))
+}
+
+fn get_map(r: &TensorReader, name: &str, map: &mut Map) -> Result<()> {
+    let shape = map.weight.dim();
+    map.weight = r.matrix(&format!("{name}.weight"), Some(shape))?;
+    map.bias = r.vector(&format!("{name}.bias"), Some(map.bias.len()))?;
+    Ok(())
+}
+
+fn get_opt(r: &TensorReader, name: &str, opt: &mut MapOptimizer) -> Result<()> {
+    opt.step = r
+        .meta(&format!("{name}.step"))?
+        .parse()
+        .map_err(|e| r.error(format!("bad `{name}.step`: {e}")))?;
+    for (part, m) in [("m_w", &mut opt.m_w), ("v_w", &mut opt.v_w)] {
+        if !m.is_empty() {
+            let shape = m.dim();
+            *m = r.matrix(&format!("{name}.{part}"), Some(shape))?;
+        }
+    }
+    for (part, v) in [("m_b", &mut opt.m_b), ("v_b", &mut opt.v_b)] {
+        if !v.is_empty() {
+            let n = v.len();
+            *v = r.vector(&format!("{name}.{part}"), Some(n))?;
+        }
+    }
+    Ok(())
+}
+
+/// Reads only the model (with its top prior) and its config, e.g. for sampling.
+pub fn load_model(path: &Path) -> Result<(GenerativeModel, Config)> {
+    let (state, config) = load(path)?;
+    Ok((state.model, config))
+}

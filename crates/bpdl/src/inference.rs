@@ -1,0 +1,295 @@
+//! The E-step: iterative inference of the latent layers by target propagation (paper §4–§6,
+//! Eq. 8 and Eq. 12; Algorithm 2, INFERENCE).
+//!
+//! Start from the feed-forward pass `h_l ← f_l(h_{l−1})` (the learned approximate posterior q),
+//! then repeat N times, top layer first:
+//!
+//! ```text
+//! h_l ← h_l + δ·( f_l(h_{l−1}) − f_l(g_l(h_l)) ) + α·( g_{l+1}(h_{l+1}) − h_l )
+//! ```
+//!
+//! with no top-down term for the top layer. The first bracket is the targetprop estimate (Eq. 12)
+//! of `∂ log p(h_{l−1} | h_l)/∂h_l`: the encoder applied to the layer below minus the encoder
+//! applied to its reconstruction; no derivative of any map is ever taken. The second is the exact
+//! gradient of `α log N(h_l; g_{l+1}(h_{l+1}), I)`. For L = 2 this is exactly Algorithm 2:
+//! `h2 ← h2 + δ(f2(h1) − f2(g2(h2)))`, then `h1 ← h1 + δ(f1(x) − f1(g1(h1))) + α(g2(h2) − h1)`.
+//!
+//! Optionally (paper §3, Algorithm 1: "optional: add noise for MCMC") Gaussian noise of standard
+//! deviation `noise_std` is added to every update, a Langevin-like chain without rejection.
+//!
+//! ## Work not repeated
+//! `g_l(h_l)` is computed once per update of `h_l` and serves twice: as the top-down target of
+//! `h_{l−1}` in this iteration and as the reconstruction inside `f_l(g_l(h_l))` in the next one.
+//! `f_1(x)` is computed once per call. So one iteration costs, per layer, one `g`, one `f∘g`
+//! and (above the first layer) one `f` of the layer below.
+//!
+//! ## In-painting
+//! With [`Evidence::Partial`] only the visible entries of x are clamped; the missing ones are
+//! filled from the current reconstruction, and the bottom-up term of h_1 becomes
+//! `f_1([x_visible, g_1(h_1)_missing]) − f_1(g_1(h_1))` (paper §8, Fig. 5).
+
+use ndarray::{Array1, ArrayView2};
+
+use crate::backend::{Device, Matrix, noise};
+use crate::config::InferenceConfig;
+use crate::error::{Error, Result};
+use crate::model::GenerativeModel;
+use crate::model::objective::log_joint_from_reconstructions;
+use crate::rng::Rng;
+
+/// What is observed of x.
+#[derive(Debug, Clone, Copy)]
+pub enum Evidence<'a> {
+    /// All of x (training, Fig. 4, GENERATE).
+    Full(ArrayView2<'a, f32>),
+    /// x where `visible` is 1; missing entries (`visible` = 0) are filled with `g_1(h_1)`.
+    Partial {
+        /// The observed values (missing entries are ignored).
+        x: ArrayView2<'a, f32>,
+        /// 1 for an observed entry, 0 for a missing one; same shape as x.
+        visible: ArrayView2<'a, f32>,
+    },
+}
+
+impl<'a> Evidence<'a> {
+    /// The observed matrix (with whatever the missing entries hold).
+    pub fn x(&self) -> ArrayView2<'a, f32> {
+        match *self {
+            Self::Full(x) | Self::Partial { x, .. } => x,
+        }
+    }
+}
+
+/// Called after an inference iteration with its number (1-based) and the workspace, whose
+/// [`InferenceWorkspace::log_pxh`] is up to date.
+pub type IterationHook<'a> = &'a mut dyn FnMut(usize, &InferenceWorkspace);
+
+/// The inferred latent layers of a minibatch: `h[l − 1] = h_l`, each `[batch, n_l]`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Posterior {
+    /// `h_1 … h_L`.
+    pub h: Vec<Matrix>,
+}
+
+impl Posterior {
+    /// Zero-filled layers for `batch` examples.
+    pub fn zeros(model: &GenerativeModel, batch: usize) -> Self {
+        Self {
+            h: model.sizes[1..]
+                .iter()
+                .map(|&n| Matrix::zeros((batch, n)))
+                .collect(),
+        }
+    }
+
+    /// Number of examples.
+    pub fn batch(&self) -> usize {
+        self.h.first().map_or(0, |h| h.nrows())
+    }
+}
+
+/// Buffers reused across calls, so that inference allocates nothing.
+#[derive(Debug, Clone)]
+pub struct InferenceWorkspace {
+    /// `f_l(h_{l−1})`, `[batch, n_l]`.
+    bottom_up: Vec<Matrix>,
+    /// `g_l(h_l)` for the current `h_l`, `[batch, n_{l−1}]`.
+    recon: Vec<Matrix>,
+    /// `f_l(g_l(h_l))`, `[batch, n_l]`.
+    refeed: Vec<Matrix>,
+    /// x with missing entries filled (partial evidence only), `[batch, n_0]`.
+    filled: Matrix,
+    /// `log p(x, h) + const` per example (valid when tracked).
+    log_pxh: Array1<f64>,
+}
+
+impl InferenceWorkspace {
+    /// Buffers for `batch` examples of `model`.
+    pub fn new(model: &GenerativeModel, batch: usize) -> Self {
+        let s = &model.sizes;
+        Self {
+            bottom_up: s[1..].iter().map(|&n| Matrix::zeros((batch, n))).collect(),
+            recon: s[..s.len() - 1]
+                .iter()
+                .map(|&n| Matrix::zeros((batch, n)))
+                .collect(),
+            refeed: s[1..].iter().map(|&n| Matrix::zeros((batch, n))).collect(),
+            filled: Matrix::zeros((batch, s[0])),
+            log_pxh: Array1::zeros(batch),
+        }
+    }
+
+    /// `log p(x, h) + const` per example for the current h (see [`crate::model::objective`]).
+    pub fn log_pxh(&self) -> &Array1<f64> {
+        &self.log_pxh
+    }
+
+    /// `g_l(h_l)` for the current h: `reconstruction(0)` is the reconstruction of x.
+    pub fn reconstruction(&self, l: usize) -> &Matrix {
+        &self.recon[l]
+    }
+
+    /// The completed input `[x_visible, g_1(h_1)_missing]` of the last partial-evidence
+    /// iteration.
+    pub fn filled(&self) -> &Matrix {
+        &self.filled
+    }
+
+    fn check_batch(&self, batch: usize) {
+        assert_eq!(
+            self.log_pxh.len(),
+            batch,
+            "inference workspace built for another batch size"
+        );
+    }
+}
+
+/// The feed-forward start `h_l ← f_l(h_{l−1})` (the approximate posterior q), which also fills
+/// the workspace's caches and `log p(x, h)`.
+pub fn feed_forward(
+    dev: &Device,
+    model: &GenerativeModel,
+    x: ArrayView2<'_, f32>,
+    ws: &mut InferenceWorkspace,
+    post: &mut Posterior,
+) {
+    ws.check_batch(x.nrows());
+    for (l, pair) in model.pairs.iter().enumerate() {
+        let (done, rest) = post.h.split_at_mut(l);
+        let below = if l == 0 { x } else { done[l - 1].view() };
+        pair.encoder.forward(dev, below, rest[0].view_mut());
+        ws.bottom_up[l].assign(&rest[0]);
+    }
+    reconstruct(dev, model, x, ws, post);
+}
+
+/// Recomputes the reconstructions `g_l(h_l)` and `log p(x, h)` for the current `post` (call it
+/// after changing `h` or `x` from outside before [`iterate`]).
+pub fn refresh(
+    dev: &Device,
+    model: &GenerativeModel,
+    x: ArrayView2<'_, f32>,
+    ws: &mut InferenceWorkspace,
+    post: &Posterior,
+) {
+    if let Some(f1) = model.pairs.first() {
+        f1.encoder.forward(dev, x, ws.bottom_up[0].view_mut());
+    }
+    reconstruct(dev, model, x, ws, post);
+}
+
+/// `g_l(h_l)` for every layer, then `log p(x, h)`.
+fn reconstruct(
+    dev: &Device,
+    model: &GenerativeModel,
+    x: ArrayView2<'_, f32>,
+    ws: &mut InferenceWorkspace,
+    post: &Posterior,
+) {
+    for (l, pair) in model.pairs.iter().enumerate() {
+        pair.decoder
+            .forward(dev, post.h[l].view(), ws.recon[l].view_mut());
+    }
+    log_joint_from_reconstructions(dev, x, &post.h, &ws.recon, ws.log_pxh.view_mut());
+}
+
+/// `params.steps` iterations of INFERENCE from the current `post`, whose caches must be valid
+/// ([`feed_forward`] or [`refresh`] was called for it). When `track` is set, `log p(x, h)` is
+/// recomputed after every iteration and `on_iteration(t, ws)` is called (t = 1..N); otherwise
+/// only after the last one.
+///
+/// Returns [`Error::NonFinite`] naming the layer if a NaN or infinity appears.
+#[allow(clippy::too_many_arguments)]
+pub fn iterate(
+    dev: &Device,
+    model: &GenerativeModel,
+    evidence: Evidence<'_>,
+    params: &InferenceConfig,
+    ws: &mut InferenceWorkspace,
+    post: &mut Posterior,
+    rng: &mut Rng,
+    track: bool,
+    mut on_iteration: Option<IterationHook<'_>>,
+) -> Result<()> {
+    let x = evidence.x();
+    ws.check_batch(x.nrows());
+    let depth = model.depth();
+    for t in 1..=params.steps {
+        for l in (0..depth).rev() {
+            let pair = &model.pairs[l];
+            // bottom-up term f_l(h_{l−1}); f_1(x) is cached for full evidence
+            if l > 0 {
+                pair.encoder
+                    .forward(dev, post.h[l - 1].view(), ws.bottom_up[l].view_mut());
+            } else if let Evidence::Partial { x, visible } = evidence {
+                dev.fill_missing(ws.filled.view_mut(), x, visible, ws.recon[0].view());
+                pair.encoder
+                    .forward(dev, ws.filled.view(), ws.bottom_up[0].view_mut());
+            }
+            pair.encoder
+                .forward(dev, ws.recon[l].view(), ws.refeed[l].view_mut());
+            let above = (l + 1 < depth).then(|| ws.recon[l + 1].view());
+            dev.inference_step(
+                post.h[l].view_mut(),
+                ws.bottom_up[l].view(),
+                ws.refeed[l].view(),
+                above,
+                params.delta,
+                params.alpha,
+            );
+            if params.noise_std > 0.0 {
+                noise::perturb(dev, rng, params.noise_std, post.h[l].view_mut());
+            }
+            pair.decoder
+                .forward(dev, post.h[l].view(), ws.recon[l].view_mut());
+        }
+        if track || t == params.steps {
+            let below = match evidence {
+                Evidence::Full(x) => x,
+                Evidence::Partial { .. } => ws.filled.view(),
+            };
+            log_joint_from_reconstructions(dev, below, &post.h, &ws.recon, ws.log_pxh.view_mut());
+            if let Some(f) = on_iteration.as_deref_mut() {
+                f(t, ws);
+            }
+        }
+    }
+    check_finite(post, "after inference")
+}
+
+/// INFERENCE from scratch: [`feed_forward`], then [`iterate`] without tracking.
+pub fn e_step(
+    dev: &Device,
+    model: &GenerativeModel,
+    x: ArrayView2<'_, f32>,
+    params: &InferenceConfig,
+    ws: &mut InferenceWorkspace,
+    post: &mut Posterior,
+    rng: &mut Rng,
+) -> Result<()> {
+    feed_forward(dev, model, x, ws, post);
+    iterate(
+        dev,
+        model,
+        Evidence::Full(x),
+        params,
+        ws,
+        post,
+        rng,
+        false,
+        None,
+    )
+}
+
+/// [`Error::NonFinite`] naming the first layer holding a NaN or infinity.
+pub fn check_finite(post: &Posterior, step: &str) -> Result<()> {
+    for (l, h) in post.h.iter().enumerate() {
+        if h.iter().any(|v| !v.is_finite()) {
+            return Err(Error::NonFinite {
+                layer: format!("h{}", l + 1),
+                step: step.to_string(),
+            });
+        }
+    }
+    Ok(())
+}

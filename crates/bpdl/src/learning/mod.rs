@@ -1,0 +1,261 @@
+//! The M-step: every map learns locally toward the inferred values (paper §4 and Algorithm 2,
+//! TRAIN), as one half of a denoising auto-encoder (§5):
+//!
+//! ```text
+//! decoders:  Θ_g ← Θ_g − ε ∂/∂Θ_g ‖g_l(h̃_l) − h_{l−1}‖²        l = 1..L
+//! encoders:  Θ_f ← Θ_f − ε ∂/∂Θ_f ‖f_l(h̃_{l−1}) − h_l‖²        l = 1..L
+//! ```
+//!
+//! `h` are the inferred values of the E-step (held constant; `h_0 = x`) and `h̃` corrupted
+//! copies: Gaussian noise for x and the hidden layers, the mean of a few Bernoulli samples for a
+//! sigmoid top layer ("spike-like", [`crate::config::CorruptionConfig`]). Each term touches only
+//! its own map's parameters and is descended with that map's closed-form gradient
+//! ([`local_delta()`]); nothing is propagated across layers and nothing is differentiated
+//! automatically.
+
+pub mod local_delta;
+pub mod optimizer;
+
+pub use local_delta::{LocalDelta, local_delta};
+pub use optimizer::{Gradient, MapOptimizer};
+
+use ndarray::{Array1, ArrayView2};
+use serde::{Deserialize, Serialize};
+
+use crate::backend::{Device, Matrix, noise};
+use crate::config::{CorruptionConfig, LearningConfig, ModelConfig, Optimizer};
+use crate::error::{Error, Result};
+use crate::inference::Posterior;
+use crate::model::GenerativeModel;
+use crate::rng::Rng;
+
+/// Optimizer state for every map of a model.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ModelOptimizer {
+    /// State of `f_l`, index `l − 1`.
+    pub encoders: Vec<MapOptimizer>,
+    /// State of `g_l`, index `l − 1`.
+    pub decoders: Vec<MapOptimizer>,
+}
+
+impl ModelOptimizer {
+    /// Fresh state for every map of `model`.
+    pub fn new(cfg: &LearningConfig, model: &GenerativeModel) -> Self {
+        Self {
+            encoders: model
+                .pairs
+                .iter()
+                .map(|p| MapOptimizer::new(cfg.optimizer, &p.encoder))
+                .collect(),
+            decoders: model
+                .pairs
+                .iter()
+                .map(|p| MapOptimizer::new(cfg.optimizer, &p.decoder))
+                .collect(),
+        }
+    }
+}
+
+/// The loss of every map on one minibatch: `(1/B) Σ ‖prediction − target‖²`.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct MStepLosses {
+    /// `‖g_l(h̃_l) − h_{l−1}‖²`, index `l − 1`.
+    pub decoder: Vec<f64>,
+    /// `‖f_l(h̃_{l−1}) − h_l‖²`, index `l − 1`.
+    pub encoder: Vec<f64>,
+}
+
+/// Buffers reused across minibatches.
+#[derive(Debug, Clone)]
+pub struct LearningWorkspace {
+    /// `[x̃, h̃_1, …, h̃_L]`.
+    corrupted: Vec<Matrix>,
+    /// `g_l(h̃_l)`, then reused for its error signal.
+    decoder_pred: Vec<Matrix>,
+    decoder_err: Vec<Matrix>,
+    /// `f_l(h̃_{l−1})`.
+    encoder_pred: Vec<Matrix>,
+    encoder_err: Vec<Matrix>,
+    row_sse: Array1<f64>,
+    /// Gradient scratch of f_l and g_l.
+    encoder_grad: Vec<Gradient>,
+    decoder_grad: Vec<Gradient>,
+}
+
+impl LearningWorkspace {
+    /// Buffers for minibatches of `batch` examples under `optimizer`.
+    pub fn new(model: &GenerativeModel, batch: usize, optimizer: Optimizer) -> Self {
+        let s = &model.sizes;
+        let zeros = |widths: &[usize]| -> Vec<Matrix> {
+            widths.iter().map(|&n| Matrix::zeros((batch, n))).collect()
+        };
+        let (below, above) = (&s[..s.len() - 1], &s[1..]);
+        Self {
+            corrupted: zeros(s),
+            decoder_pred: zeros(below),
+            decoder_err: zeros(below),
+            encoder_pred: zeros(above),
+            encoder_err: zeros(above),
+            row_sse: Array1::zeros(batch),
+            encoder_grad: model
+                .pairs
+                .iter()
+                .map(|p| Gradient::new(optimizer, &p.encoder))
+                .collect(),
+            decoder_grad: model
+                .pairs
+                .iter()
+                .map(|p| Gradient::new(optimizer, &p.decoder))
+                .collect(),
+        }
+    }
+}
+
+/// Learning rate of every map for the current epoch: `lr · lr_decay^epoch` unless the layer sets
+/// its own.
+pub fn learning_rates(model_cfg: &ModelConfig, cfg: &LearningConfig, epoch: usize) -> Rates {
+    let decay = cfg.lr_decay.powi(epoch.min(i32::MAX as usize) as i32);
+    let rate = |own: Option<f64>| (own.unwrap_or(cfg.lr) * decay) as f32;
+    Rates {
+        encoder: model_cfg
+            .layers
+            .iter()
+            .map(|l| rate(l.encoder_lr))
+            .collect(),
+        decoder: model_cfg
+            .layers
+            .iter()
+            .map(|l| rate(l.decoder_lr))
+            .collect(),
+    }
+}
+
+/// Per-map learning rates.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Rates {
+    /// ε of `f_l`, index `l − 1`.
+    pub encoder: Vec<f32>,
+    /// ε of `g_l`, index `l − 1`.
+    pub decoder: Vec<f32>,
+}
+
+/// Corrupts `src` into `dst` as `c` says.
+pub fn corrupt(
+    dev: &Device,
+    rng: &mut Rng,
+    c: CorruptionConfig,
+    src: ArrayView2<'_, f32>,
+    dst: &mut Matrix,
+) {
+    match c {
+        CorruptionConfig::None => dst.assign(&src),
+        CorruptionConfig::Gaussian { std } => {
+            noise::add_gaussian(dev, rng, std, src, dst.view_mut())
+        }
+        CorruptionConfig::Spikes { samples } => {
+            noise::spikes(dev, rng, samples, src, dst.view_mut())
+        }
+    }
+}
+
+/// One M-step on a minibatch `x` with inferred `post`: corrupt every layer, then update every
+/// map toward its local target. Returns each map's loss.
+///
+/// Fails with [`Error::NonFinite`] naming the map whose loss is not finite; training then stops
+/// (the maps updated before it in this step are not rolled back: the checkpoint of the last
+/// completed epoch is what survives).
+#[allow(clippy::too_many_arguments)]
+pub fn m_step(
+    dev: &Device,
+    model: &mut GenerativeModel,
+    x: ArrayView2<'_, f32>,
+    post: &Posterior,
+    model_cfg: &ModelConfig,
+    cfg: &LearningConfig,
+    rates: &Rates,
+    ws: &mut LearningWorkspace,
+    opt: &mut ModelOptimizer,
+    rng: &mut Rng,
+) -> Result<MStepLosses> {
+    let depth = model.depth();
+    let value = |l: usize| if l == 0 { x } else { post.h[l - 1].view() };
+    // Corrupt x and every h_l with the same stream, in a fixed order.
+    for l in 0..=depth {
+        let c = if l == 0 {
+            model_cfg.input_corruption
+        } else {
+            model_cfg.layers[l - 1].corruption
+        };
+        corrupt(dev, rng, c, value(l), &mut ws.corrupted[l]);
+    }
+    let mut losses = MStepLosses {
+        decoder: vec![0.0; depth],
+        encoder: vec![0.0; depth],
+    };
+    for l in 1..=depth {
+        let pair = &mut model.pairs[l - 1];
+        // decoder g_l: predicts h_{l−1} from h̃_l
+        pair.decoder.forward(
+            dev,
+            ws.corrupted[l].view(),
+            ws.decoder_pred[l - 1].view_mut(),
+        );
+        let delta = local_delta(
+            dev,
+            ws.corrupted[l].view(),
+            value(l - 1),
+            ws.decoder_pred[l - 1].view(),
+            pair.decoder.activation,
+            &mut ws.decoder_err[l - 1],
+            ws.row_sse.view_mut(),
+        );
+        finite(delta.loss, format!("g{l} (decoder of h{l})"))?;
+        losses.decoder[l - 1] = delta.loss;
+        opt.decoders[l - 1].apply(
+            dev,
+            cfg,
+            &mut pair.decoder,
+            &delta,
+            rates.decoder[l - 1],
+            &mut ws.decoder_grad[l - 1],
+        );
+
+        // encoder f_l: predicts h_l from h̃_{l−1}
+        pair.encoder.forward(
+            dev,
+            ws.corrupted[l - 1].view(),
+            ws.encoder_pred[l - 1].view_mut(),
+        );
+        let delta = local_delta(
+            dev,
+            ws.corrupted[l - 1].view(),
+            value(l),
+            ws.encoder_pred[l - 1].view(),
+            pair.encoder.activation,
+            &mut ws.encoder_err[l - 1],
+            ws.row_sse.view_mut(),
+        );
+        finite(delta.loss, format!("f{l} (encoder of h{l})"))?;
+        losses.encoder[l - 1] = delta.loss;
+        opt.encoders[l - 1].apply(
+            dev,
+            cfg,
+            &mut pair.encoder,
+            &delta,
+            rates.encoder[l - 1],
+            &mut ws.encoder_grad[l - 1],
+        );
+    }
+    Ok(losses)
+}
+
+fn finite(loss: f64, map: String) -> Result<()> {
+    if loss.is_finite() {
+        Ok(())
+    } else {
+        Err(Error::NonFinite {
+            layer: map,
+            step: "the M-step".into(),
+        })
+    }
+}

@@ -1,0 +1,200 @@
+//! Applying a map's local learning signal to its own weights: plain SGD (the default, spec G1),
+//! RMSprop or Adam, each map with its own learning rate and its own optimizer state.
+//!
+//! ```text
+//! SGD:      W ← W − ε·g
+//! RMSprop:  v ← ρ·v + (1 − ρ)·g²;                 W ← W − ε·g / (√v + ϵ)
+//! Adam:     m ← β₁m + (1 − β₁)g;  v ← β₂v + (1 − β₂)g²;
+//!           W ← W − ε·m̂ / (√v̂ + ϵ),  m̂ = m/(1 − β₁ᵗ), v̂ = v/(1 − β₂ᵗ)
+//! ```
+//!
+//! with `g = scale·uᵀe` ([`LocalDelta`]). For SGD the gradient is never materialised: the update
+//! is one GEMM accumulating `−ε·scale·uᵀe` straight into W.
+
+use ndarray::Array1;
+use rayon::prelude::*;
+
+use super::local_delta::LocalDelta;
+use crate::backend::{Device, Matrix};
+use crate::config::{LearningConfig, Optimizer};
+use crate::model::Map;
+
+/// Scratch space for one map's gradient (not part of the optimizer's state).
+#[derive(Debug, Clone)]
+pub struct Gradient {
+    /// Weight gradient (RMSprop and Adam only; SGD accumulates straight into W).
+    pub w: Matrix,
+    /// Bias gradient.
+    pub b: Array1<f32>,
+}
+
+impl Gradient {
+    /// Buffers for `map` under `kind`.
+    pub fn new(kind: Optimizer, map: &Map) -> Self {
+        let w = if kind == Optimizer::Sgd {
+            Matrix::zeros((0, 0))
+        } else {
+            Matrix::zeros(map.weight.dim())
+        };
+        Self {
+            w,
+            b: Array1::zeros(map.n_out()),
+        }
+    }
+}
+
+/// Optimizer state of one map (empty moments for SGD).
+#[derive(Debug, Clone, PartialEq)]
+pub struct MapOptimizer {
+    /// First moments (Adam).
+    pub m_w: Matrix,
+    /// First moments of the bias (Adam).
+    pub m_b: Array1<f32>,
+    /// Second moments (RMSprop, Adam).
+    pub v_w: Matrix,
+    /// Second moments of the bias (RMSprop, Adam).
+    pub v_b: Array1<f32>,
+    /// Number of updates applied.
+    pub step: u64,
+}
+
+impl MapOptimizer {
+    /// Fresh state for `map` under `kind`.
+    pub fn new(kind: Optimizer, map: &Map) -> Self {
+        let (n_in, n_out) = (map.n_in(), map.n_out());
+        let full = |on: bool| {
+            if on {
+                Matrix::zeros((n_in, n_out))
+            } else {
+                Matrix::zeros((0, 0))
+            }
+        };
+        let vec = |on: bool| Array1::zeros(if on { n_out } else { 0 });
+        let (needs_m, needs_v) = match kind {
+            Optimizer::Sgd => (false, false),
+            Optimizer::Rmsprop => (false, true),
+            Optimizer::Adam => (true, true),
+        };
+        Self {
+            m_w: full(needs_m),
+            m_b: vec(needs_m),
+            v_w: full(needs_v),
+            v_b: vec(needs_v),
+            step: 0,
+        }
+    }
+
+    /// Applies one update of `map` from its learning signal with learning rate `lr`, using
+    /// `grad` as scratch.
+    pub fn apply(
+        &mut self,
+        dev: &Device,
+        cfg: &LearningConfig,
+        map: &mut Map,
+        delta: &LocalDelta<'_>,
+        lr: f32,
+        grad: &mut Gradient,
+    ) {
+        self.step += 1;
+        dev.column_sums(grad.b.view_mut(), delta.error, delta.scale);
+        match cfg.optimizer {
+            Optimizer::Sgd => {
+                dev.matmul(
+                    -lr * delta.scale,
+                    delta.input.t(),
+                    delta.error,
+                    1.0,
+                    map.weight.view_mut(),
+                );
+                dev.sgd_step(map.bias.view_mut(), grad.b.view(), lr);
+            }
+            Optimizer::Rmsprop | Optimizer::Adam => {
+                dev.matmul(
+                    delta.scale,
+                    delta.input.t(),
+                    delta.error,
+                    0.0,
+                    grad.w.view_mut(),
+                );
+                let k = StepConstants::new(cfg, lr, self.step);
+                let w = slice(&mut map.weight);
+                let g = grad.w.as_slice().expect("standard layout");
+                let b = map.bias.as_slice_mut().expect("contiguous");
+                let gb = grad.b.as_slice().expect("contiguous");
+                if cfg.optimizer == Optimizer::Rmsprop {
+                    dev.install(|| rmsprop(w, g, slice(&mut self.v_w), &k));
+                    rmsprop(b, gb, self.v_b.as_slice_mut().expect("contiguous"), &k);
+                } else {
+                    dev.install(|| adam(w, g, slice(&mut self.m_w), slice(&mut self.v_w), &k));
+                    adam(
+                        b,
+                        gb,
+                        self.m_b.as_slice_mut().expect("contiguous"),
+                        self.v_b.as_slice_mut().expect("contiguous"),
+                        &k,
+                    );
+                }
+            }
+        }
+    }
+}
+
+fn slice(m: &mut Matrix) -> &mut [f32] {
+    m.as_slice_mut()
+        .expect("owned matrices are in standard layout")
+}
+
+struct StepConstants {
+    lr: f32,
+    rho: f32,
+    beta1: f32,
+    beta2: f32,
+    eps: f32,
+    correction1: f32,
+    correction2: f32,
+}
+
+impl StepConstants {
+    fn new(cfg: &LearningConfig, lr: f32, step: u64) -> Self {
+        let t = step.min(i32::MAX as u64) as i32;
+        Self {
+            lr,
+            rho: cfg.rmsprop_decay as f32,
+            beta1: cfg.adam_beta1 as f32,
+            beta2: cfg.adam_beta2 as f32,
+            eps: cfg.optimizer_eps as f32,
+            correction1: (1.0 - cfg.adam_beta1.powi(t)) as f32,
+            correction2: (1.0 - cfg.adam_beta2.powi(t)) as f32,
+        }
+    }
+}
+
+const CHUNK: usize = 4096;
+
+fn rmsprop(w: &mut [f32], g: &[f32], v: &mut [f32], k: &StepConstants) {
+    w.par_chunks_mut(CHUNK)
+        .zip(g.par_chunks(CHUNK))
+        .zip(v.par_chunks_mut(CHUNK))
+        .for_each(|((w, g), v)| {
+            for ((w, &g), v) in w.iter_mut().zip(g).zip(v) {
+                *v = k.rho * *v + (1.0 - k.rho) * g * g;
+                *w -= k.lr * g / (v.sqrt() + k.eps);
+            }
+        });
+}
+
+fn adam(w: &mut [f32], g: &[f32], m: &mut [f32], v: &mut [f32], k: &StepConstants) {
+    w.par_chunks_mut(CHUNK)
+        .zip(g.par_chunks(CHUNK))
+        .zip(m.par_chunks_mut(CHUNK))
+        .zip(v.par_chunks_mut(CHUNK))
+        .for_each(|(((w, g), m), v)| {
+            for (((w, &g), m), v) in w.iter_mut().zip(g).zip(m).zip(v) {
+                *m = k.beta1 * *m + (1.0 - k.beta1) * g;
+                *v = k.beta2 * *v + (1.0 - k.beta2) * g * g;
+                let m_hat = *m / k.correction1;
+                let v_hat = *v / k.correction2;
+                *w -= k.lr * m_hat / (v_hat.sqrt() + k.eps);
+            }
+        });
+}

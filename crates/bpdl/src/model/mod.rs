@@ -1,0 +1,102 @@
+//! The deep directed generative model and its recognition path (paper §4, Eq. 7):
+//!
+//! ```text
+//! p(x, h_1..h_L) = p(x | h_1) · Π_{l=1}^{L−1} p(h_l | h_{l+1}) · p(h_L),
+//! p(h_{l−1} | h_l) = N(g_l(h_l), I),        q(h_l | h_{l−1}) = N(f_l(h_{l−1}), σ²I)
+//! ```
+//!
+//! with `h_0 = x`. Each latent layer `h_l` comes with a [`LayerPair`]: the bottom-up encoder
+//! `f_l: h_{l−1} → h_l` and the top-down decoder `g_l: h_l → h_{l−1}`, each one affine map and a
+//! non-linearity ([`Map`]), with separate (untied) weights: no weight symmetry is assumed
+//! (paper §1, objection 3).
+//!
+//! The top prior `p(h_L)` is ignored during training (as if very broad) and fitted at the end as
+//! a diagonal Gaussian with the mean and variance of the inferred top codes of the training set,
+//! variances × 4 (paper §8; [`TopPrior`]).
+
+mod map;
+pub mod objective;
+
+pub use map::{Map, glorot_uniform, orthogonal};
+
+use ndarray::Array1;
+
+use crate::config::ModelConfig;
+use crate::rng::Rng;
+
+/// The pair of maps attached to latent layer `h_l`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct LayerPair {
+    /// `f_l: h_{l−1} → h_l` (feed-forward, recognition, "encoder").
+    pub encoder: Map,
+    /// `g_l: h_l → h_{l−1}` (feedback, generative, "decoder").
+    pub decoder: Map,
+}
+
+/// `p(h_L) = N(mean, diag(var))`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct TopPrior {
+    /// Per-unit mean.
+    pub mean: Array1<f32>,
+    /// Per-unit variance (already multiplied by the paper's factor 4).
+    pub var: Array1<f32>,
+}
+
+/// `p(x, h_1..h_L)` with its encoders.
+#[derive(Debug, Clone, PartialEq)]
+pub struct GenerativeModel {
+    /// Layer widths `[n_x, n_1, …, n_L]`.
+    pub sizes: Vec<usize>,
+    /// `pairs[l − 1]` belongs to `h_l`.
+    pub pairs: Vec<LayerPair>,
+    /// The fitted top prior; `None` until training has ended.
+    pub top_prior: Option<TopPrior>,
+}
+
+impl GenerativeModel {
+    /// A freshly initialised model for inputs of width `n_x`.
+    pub fn new(n_x: usize, config: &ModelConfig, rng: &mut Rng) -> Self {
+        let mut sizes = vec![n_x];
+        sizes.extend(config.layers.iter().map(|l| l.size));
+        let pairs = config
+            .layers
+            .iter()
+            .enumerate()
+            .map(|(i, layer)| {
+                let (below, here) = (sizes[i], sizes[i + 1]);
+                let encoder = Map::new(below, here, layer.activation, config.init, rng);
+                let decoder = Map::new(here, below, layer.decoder_activation, config.init, rng);
+                LayerPair { encoder, decoder }
+            })
+            .collect();
+        Self {
+            sizes,
+            pairs,
+            top_prior: None,
+        }
+    }
+
+    /// L, the number of latent layers.
+    pub fn depth(&self) -> usize {
+        self.pairs.len()
+    }
+
+    /// Width of the input x.
+    pub fn input_size(&self) -> usize {
+        self.sizes[0]
+    }
+
+    /// Width of the top layer h_L.
+    pub fn top_size(&self) -> usize {
+        self.sizes[self.depth()]
+    }
+
+    /// Total number of parameters.
+    pub fn parameter_count(&self) -> usize {
+        self.pairs
+            .iter()
+            .flat_map(|p| [&p.encoder, &p.decoder])
+            .map(|m| m.weight.len() + m.bias.len())
+            .sum()
+    }
+}

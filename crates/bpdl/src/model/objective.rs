@@ -1,0 +1,91 @@
+//! The objective that inference climbs: the joint log-density of the model with unit-variance
+//! Gaussian conditionals, without its normalising constants (spec G12, the quantity of the
+//! paper's Fig. 4):
+//!
+//! ```text
+//! log p(x, h) + const = −½ Σ_{l=1}^{L} ‖h_{l−1} − g_l(h_l)‖²        (h_0 = x)
+//! ```
+//!
+//! The top prior `log p(h_L)` is ignored during training (paper §4) and is therefore not part of
+//! this quantity; [`log_top_prior`] gives it separately, with its constants.
+
+use ndarray::{Array1, ArrayView2, ArrayViewMut1, Zip};
+
+use super::{GenerativeModel, TopPrior};
+use crate::backend::{Device, Matrix};
+
+/// Writes `−½ Σ_l ‖h_{l−1} − g_l(h_l)‖²` per example into `out`, from the decoders' outputs
+/// `g[l−1] = g_l(h_l)` already computed for the current `h` (inference keeps them cached).
+///
+/// # Shapes
+/// `x: [batch, n_0]`, `h[l−1]: [batch, n_l]`, `g[l−1]: [batch, n_{l−1}]`, `out: [batch]`.
+pub fn log_joint_from_reconstructions(
+    dev: &Device,
+    x: ArrayView2<'_, f32>,
+    h: &[Matrix],
+    g: &[Matrix],
+    mut out: ArrayViewMut1<'_, f64>,
+) {
+    out.fill(0.0);
+    for (l, g_l) in g.iter().enumerate() {
+        let below = if l == 0 { x } else { h[l - 1].view() };
+        dev.half_sq_dist_rows(out.view_mut(), below, g_l.view());
+    }
+}
+
+/// `log p(x, h) + const` per example, computing the decoders' outputs (allocates; for evaluation
+/// and tests, not the hot loop).
+pub fn log_joint(
+    dev: &Device,
+    model: &GenerativeModel,
+    x: ArrayView2<'_, f32>,
+    h: &[Matrix],
+) -> Array1<f64> {
+    let g: Vec<Matrix> = model
+        .pairs
+        .iter()
+        .zip(h)
+        .map(|(pair, h_l)| pair.decoder.apply(dev, h_l.view()))
+        .collect();
+    let mut out = Array1::zeros(x.nrows());
+    log_joint_from_reconstructions(dev, x, h, &g, out.view_mut());
+    out
+}
+
+/// `log N(h_L; mean, diag(var))` per example, constants included.
+pub fn log_top_prior(prior: &TopPrior, h_top: ArrayView2<'_, f32>) -> Array1<f64> {
+    let log_norm: f64 = prior
+        .var
+        .iter()
+        .map(|&v| -0.5 * (2.0 * std::f64::consts::PI * f64::from(v)).ln())
+        .sum();
+    let mut out = Array1::from_elem(h_top.nrows(), log_norm);
+    for (o, row) in out.iter_mut().zip(h_top.rows()) {
+        Zip::from(&row)
+            .and(&prior.mean)
+            .and(&prior.var)
+            .for_each(|&h, &m, &v| {
+                let d = f64::from(h - m);
+                *o -= 0.5 * d * d / f64::from(v);
+            });
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use ndarray::{arr1, array};
+
+    #[test]
+    fn log_top_prior_matches_the_univariate_gaussian_density() {
+        let prior = TopPrior {
+            mean: arr1(&[1.0]),
+            var: arr1(&[4.0]),
+        };
+        let lp = log_top_prior(&prior, array![[3.0f32]].view());
+        // N(3; 1, 4) = exp(−(2²)/(2·4)) / √(2π·4)
+        let expected = (-0.5f64).exp() / (8.0 * std::f64::consts::PI).sqrt();
+        assert!((lp[0] - expected.ln()).abs() < 1e-12);
+    }
+}

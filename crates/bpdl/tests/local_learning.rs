@@ -1,0 +1,235 @@
+//! Oracles: central finite differences in f64 of each layer's own loss, computed by an
+//! independent f64 implementation of the map; closed forms of the first optimizer steps; and the
+//! structural fact that, with the inferred targets fixed, a map's update cannot depend on any
+//! other map's weights. If the hand-written gradient were wrong, learning would still move —
+//! just not downhill — and nothing else would flag it.
+
+mod common;
+
+use bpdl::config::{LearningConfig, Optimizer};
+use bpdl::inference::Posterior;
+use bpdl::learning::{
+    self, Gradient, LearningWorkspace, MapOptimizer, ModelOptimizer, local_delta,
+};
+use bpdl::model::{GenerativeModel, Map};
+use bpdl::rng::Seed;
+use bpdl::{Activation, Device, Matrix};
+use ndarray::{Array1, Array2};
+use rand::RngExt;
+
+fn phi64(act: Activation, a: f64) -> f64 {
+    match act {
+        Activation::Sigmoid => 1.0 / (1.0 + (-a).exp()),
+        Activation::Softplus => (1.0 + a.exp()).ln(),
+        Activation::Tanh => a.tanh(),
+        Activation::Relu => a.max(0.0),
+        Activation::Linear => a,
+    }
+}
+
+/// L(W, b) = (1/B) Σ_b Σ_j (φ(u_b·W + b)_j − t_bj)², entirely in f64.
+fn loss64(
+    act: Activation,
+    u: &Array2<f64>,
+    w: &Array2<f64>,
+    b: &Array1<f64>,
+    t: &Array2<f64>,
+) -> f64 {
+    let a = u.dot(w) + b;
+    let mut total = 0.0;
+    for (av, tv) in a.iter().zip(t.iter()) {
+        total += (phi64(act, *av) - tv).powi(2);
+    }
+    total / u.nrows() as f64
+}
+
+fn random_matrix(rows: usize, cols: usize, scale: f32, seed: u64) -> Matrix {
+    let mut r = Seed(seed).stream("m");
+    Array2::from_shape_simple_fn((rows, cols), || r.random_range(-scale..scale))
+}
+
+#[test]
+fn each_local_gradient_equals_a_central_difference_of_its_own_loss() {
+    let dev = Device::cpu(1).unwrap();
+    let acts = [
+        Activation::Sigmoid,
+        Activation::Softplus,
+        Activation::Tanh,
+        Activation::Relu,
+        Activation::Linear,
+    ];
+    for (k, act) in acts.into_iter().enumerate() {
+        let (batch, n_in, n_out) = (5, 4, 3);
+        let map = Map {
+            weight: random_matrix(n_in, n_out, 0.8, 10 + k as u64),
+            bias: Array1::from(vec![0.1f32, -0.2, 0.3]),
+            activation: act,
+        };
+        let u = random_matrix(batch, n_in, 1.0, 20 + k as u64);
+        let t = random_matrix(batch, n_out, 1.0, 30 + k as u64);
+        let y = map.apply(&dev, u.view());
+        let mut err = Matrix::zeros((batch, n_out));
+        let mut rows = Array1::<f64>::zeros(batch);
+        let d = local_delta(
+            &dev,
+            u.view(),
+            t.view(),
+            y.view(),
+            act,
+            &mut err,
+            rows.view_mut(),
+        );
+        let e64 = d.error.mapv(f64::from);
+        let u64_ = u.mapv(f64::from);
+        let grad_w = u64_.t().dot(&e64) * f64::from(d.scale);
+        let grad_b = e64.sum_axis(ndarray::Axis(0)) * f64::from(d.scale);
+
+        let (w64, b64, t64) = (
+            map.weight.mapv(f64::from),
+            map.bias.mapv(f64::from),
+            t.mapv(f64::from),
+        );
+        let loss = loss64(act, &u64_, &w64, &b64, &t64);
+        assert!(
+            (d.loss - loss).abs() < 1e-5 * (1.0 + loss),
+            "{act:?}: loss {} vs {loss}",
+            d.loss
+        );
+        let h = 1e-6;
+        for i in 0..n_in {
+            for j in 0..n_out {
+                let (mut wp, mut wm) = (w64.clone(), w64.clone());
+                wp[[i, j]] += h;
+                wm[[i, j]] -= h;
+                let fd = (loss64(act, &u64_, &wp, &b64, &t64)
+                    - loss64(act, &u64_, &wm, &b64, &t64))
+                    / (2.0 * h);
+                assert!(
+                    (fd - grad_w[[i, j]]).abs() < 1e-4 * (1.0 + fd.abs()),
+                    "{act:?} dL/dW[{i},{j}]: finite difference {fd}, local rule {}",
+                    grad_w[[i, j]]
+                );
+            }
+        }
+        for j in 0..n_out {
+            let (mut bp, mut bm) = (b64.clone(), b64.clone());
+            bp[j] += h;
+            bm[j] -= h;
+            let fd = (loss64(act, &u64_, &w64, &bp, &t64) - loss64(act, &u64_, &w64, &bm, &t64))
+                / (2.0 * h);
+            assert!(
+                (fd - grad_b[j]).abs() < 1e-4 * (1.0 + fd.abs()),
+                "{act:?} dL/db[{j}]: finite difference {fd}, local rule {}",
+                grad_b[j]
+            );
+        }
+    }
+}
+
+/// The first step of each optimizer has a closed form in terms of the gradient g:
+/// SGD −ε·g, RMSprop −ε·g/(√(1−ρ)|g|), Adam −ε·g/|g| (bias correction makes m̂ = g, v̂ = g²).
+#[test]
+fn first_optimizer_steps_follow_their_closed_forms() {
+    let dev = Device::cpu(1).unwrap();
+    let act = Activation::Sigmoid;
+    let u = random_matrix(6, 4, 1.0, 1);
+    let t = random_matrix(6, 3, 1.0, 2);
+    let base = Map {
+        weight: random_matrix(4, 3, 0.5, 3),
+        bias: Array1::zeros(3),
+        activation: act,
+    };
+    let y = base.apply(&dev, u.view());
+    let mut err = Matrix::zeros((6, 3));
+    let mut rows = Array1::<f64>::zeros(6);
+    let d = local_delta(
+        &dev,
+        u.view(),
+        t.view(),
+        y.view(),
+        act,
+        &mut err,
+        rows.view_mut(),
+    );
+    let g = u.t().dot(&d.error) * d.scale;
+    let lr = 0.01f32;
+    for kind in [Optimizer::Sgd, Optimizer::Rmsprop, Optimizer::Adam] {
+        let cfg = LearningConfig {
+            optimizer: kind,
+            optimizer_eps: 1e-12,
+            ..LearningConfig::default()
+        };
+        let mut map = base.clone();
+        let mut opt = MapOptimizer::new(kind, &map);
+        let mut grad = Gradient::new(kind, &map);
+        opt.apply(&dev, &cfg, &mut map, &d, lr, &mut grad);
+        let step = &map.weight - &base.weight;
+        for ((i, j), &s) in step.indexed_iter() {
+            let gij = g[[i, j]];
+            let expected = match kind {
+                Optimizer::Sgd => -lr * gij,
+                Optimizer::Rmsprop => -lr * gij / ((1.0 - 0.9f32).sqrt() * gij.abs()),
+                Optimizer::Adam => -lr * gij.signum(),
+            };
+            assert!(
+                (s - expected).abs() < 1e-4 * lr + 1e-6 * expected.abs(),
+                "{kind:?} step[{i},{j}] = {s}, expected {expected}"
+            );
+        }
+    }
+}
+
+/// With the targets (the inferred h) held fixed, perturbing g2 must leave the updates of f1, g1
+/// and f2 unchanged: the rules are local, nothing travels between layers.
+#[test]
+fn perturbing_another_layers_weights_leaves_a_layers_update_unchanged() {
+    let dev = Device::cpu(2).unwrap();
+    let config = common::small_config(16, 6);
+    let x = common::manifold_data(20, 12, 3, 7);
+    let model = GenerativeModel::new(12, &config.model, &mut Seed(1).stream("init"));
+    let mut post = Posterior::zeros(&model, 20);
+    post.h[0] = random_matrix(20, 16, 1.0, 5).mapv(f32::abs);
+    post.h[1] = random_matrix(20, 6, 0.5, 6).mapv(|v| v + 0.5);
+
+    let step = |mut m: GenerativeModel| {
+        let mut ws = LearningWorkspace::new(&m, 20, config.learning.optimizer);
+        let mut opt = ModelOptimizer::new(&config.learning, &m);
+        let rates = learning::learning_rates(&config.model, &config.learning, 0);
+        learning::m_step(
+            &dev,
+            &mut m,
+            x.view(),
+            &post,
+            &config.model,
+            &config.learning,
+            &rates,
+            &mut ws,
+            &mut opt,
+            &mut Seed(9).stream("corruption"),
+        )
+        .unwrap();
+        m
+    };
+    let reference = step(model.clone());
+    let mut perturbed = model.clone();
+    perturbed.pairs[1]
+        .decoder
+        .weight
+        .mapv_inplace(|w| w * 3.0 + 0.1);
+    let other = step(perturbed);
+    assert_eq!(
+        reference.pairs[0].encoder, other.pairs[0].encoder,
+        "f1 changed"
+    );
+    assert_eq!(
+        reference.pairs[0].decoder, other.pairs[0].decoder,
+        "g1 changed"
+    );
+    assert_eq!(
+        reference.pairs[1].encoder, other.pairs[1].encoder,
+        "f2 changed"
+    );
+    assert_ne!(reference.pairs[1].decoder, other.pairs[1].decoder);
+    // and every map did learn something
+    assert_ne!(reference.pairs[0].encoder, model.pairs[0].encoder);
+}
