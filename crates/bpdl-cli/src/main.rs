@@ -48,6 +48,13 @@ pub enum Command {
     Train(commands::train::TrainArgs),
     /// Run inference on a split and record log p(x,h) per iteration (the paper's Fig. 4).
     Infer(commands::infer::InferArgs),
+    /// Draw samples from a trained run (GENERATE, ancestral, joint-DAE chain).
+    Sample(commands::sample::SampleArgs),
+    /// Evaluate samples.
+    Eval {
+        #[command(subcommand)]
+        what: commands::eval::EvalCommand,
+    },
 }
 
 fn main() -> std::process::ExitCode {
@@ -56,6 +63,8 @@ fn main() -> std::process::ExitCode {
         Command::Data { action } => commands::data::run(&cli.global, action),
         Command::Train(args) => commands::train::run(&cli.global, args),
         Command::Infer(args) => commands::infer::run(&cli.global, args),
+        Command::Sample(args) => commands::sample::run(&cli.global, args),
+        Command::Eval { what } => commands::eval::run(&cli.global, what),
     };
     match result {
         Ok(()) => std::process::ExitCode::SUCCESS,

@@ -9,7 +9,8 @@ use ndarray::Array2;
 use rand::SeedableRng;
 use rand_distr::{Distribution, StandardNormal};
 
-use bpdl::Device;
+use bpdl::bench::Workload;
+use bpdl::{Activation, Device};
 
 fn random(rows: usize, cols: usize, seed: u64) -> Array2<f32> {
     let mut rng = bpdl::rng::Rng::seed_from_u64(seed);
@@ -50,5 +51,55 @@ fn gemm(c: &mut Criterion) {
     group.finish();
 }
 
-criterion_group!(benches, gemm);
+fn activations(c: &mut Criterion) {
+    let mut group = c.benchmark_group("cpu_bias_activation");
+    let bias = ndarray::Array1::<f32>::zeros(1000);
+    for act in [Activation::Sigmoid, Activation::Softplus] {
+        let mut m = random(100, 1000, 3);
+        group.throughput(Throughput::Elements(100 * 1000));
+        group.bench_function(act.name(), |b| {
+            b.iter(|| {
+                for mut row in m.rows_mut() {
+                    let row = row.as_slice_mut().unwrap();
+                    bpdl::backend::fastmath::bias_activation(row, bias.as_slice().unwrap(), act);
+                    row.iter_mut().for_each(|v| *v -= 0.5);
+                }
+            })
+        });
+    }
+    group.finish();
+}
+
+fn learner(c: &mut Criterion) {
+    let mut group = c.benchmark_group("cpu_learner");
+    group.sample_size(20);
+    let dev = Device::cpu(2).unwrap();
+    let w = Workload::paper(100);
+    group.throughput(Throughput::Elements(w.inference_flops() as u64));
+    group.bench_function("inference_minibatch_2t", |b| {
+        let mut s = w.state();
+        dev.install(|| b.iter(|| s.e_step(&dev)))
+    });
+    group.throughput(Throughput::Elements(w.train_flops() as u64));
+    group.bench_function("train_minibatch_2t", |b| {
+        let mut s = w.state();
+        dev.install(|| b.iter(|| s.train_step(&dev)))
+    });
+    group.finish();
+}
+
+fn parzen(c: &mut Criterion) {
+    let mut group = c.benchmark_group("cpu_parzen");
+    group.sample_size(10);
+    let dev = Device::cpu(2).unwrap();
+    let samples = random(10_000, 784, 5).mapv(|v| v.abs().min(1.0));
+    let test = random(10_000, 784, 6).mapv(|v| v.abs().min(1.0));
+    group.throughput(Throughput::Elements(2 * 10_000 * 10_000 * 784));
+    group.bench_function("10k_samples_10k_points_2t", |b| {
+        b.iter(|| bpdl::eval::parzen::score(&dev, samples.view(), test.view(), 0.2).unwrap())
+    });
+    group.finish();
+}
+
+criterion_group!(benches, gemm, activations, learner, parzen);
 criterion_main!(benches);

@@ -27,17 +27,22 @@
 
 pub mod activation;
 pub mod backend;
+pub mod bench;
 pub mod checkpoint;
 pub mod config;
 pub mod data;
 pub mod diagnostics;
 pub mod error;
 pub mod eval;
+pub mod image_grid;
 pub mod inference;
 pub mod learning;
 pub mod model;
+pub mod report;
+pub mod reproduce;
 pub mod rng;
 pub mod run;
+pub mod sampling;
 pub mod tensor_file;
 pub mod train;
 

@@ -1,5 +1,7 @@
 //! One module per subcommand.
 
 pub mod data;
+pub mod eval;
 pub mod infer;
+pub mod sample;
 pub mod train;

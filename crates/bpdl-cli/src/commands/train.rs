@@ -131,7 +131,7 @@ pub fn run(global: &Global, args: &TrainArgs) -> Result<()> {
     Ok(())
 }
 
-fn apply_overrides(saved: &Config, overrides: &[String]) -> Result<Config> {
+pub fn apply_overrides(saved: &Config, overrides: &[String]) -> Result<Config> {
     let text = bpdl::config::to_toml_string(saved)?;
     let mut tree: toml::Table = toml::from_str(&text)?;
     for o in overrides {

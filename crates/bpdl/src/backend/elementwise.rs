@@ -14,7 +14,7 @@
 
 use ndarray::{ArrayView1, ArrayView2, ArrayViewMut1, ArrayViewMut2, Axis, Zip};
 
-use super::Device;
+use super::{Device, fastmath};
 use crate::activation::Activation;
 
 impl Device {
@@ -94,13 +94,18 @@ impl Device {
                 .and(t.rows())
                 .and(&mut row_sse)
                 .par_for_each(|mut e, y, t, s| {
-                    let mut acc = 0.0f32;
-                    Zip::from(&mut e).and(&y).and(&t).for_each(|e, &y, &t| {
-                        let d = y - t;
-                        acc += d * d;
-                        *e = d * act.slope_from_output(y);
-                    });
-                    *s = f64::from(acc);
+                    let mut acc = [0.0f32];
+                    match (e.as_slice_mut(), y.as_slice(), t.as_slice()) {
+                        (Some(e), Some(y), Some(t)) => {
+                            fastmath::residual_times_slope(e, y, t, act, &mut acc);
+                        }
+                        _ => Zip::from(&mut e).and(&y).and(&t).for_each(|e, &y, &t| {
+                            let d = y - t;
+                            acc[0] += d * d;
+                            *e = d * fastmath::slope_from_output(act, y);
+                        }),
+                    }
+                    *s = f64::from(acc[0]);
                 });
         });
         row_sse.sum()

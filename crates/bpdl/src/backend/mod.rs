@@ -16,6 +16,7 @@
 //! (CUDA) can later implement the same operations behind this type.
 
 mod elementwise;
+pub mod fastmath;
 pub mod noise;
 
 use std::sync::Arc;
@@ -171,10 +172,10 @@ impl Device {
     ) {
         assert_eq!(b.len(), w.ncols(), "bias length vs weight columns");
         self.matmul(1.0, x, w, 0.0, y.view_mut());
+        let bias = b.as_slice().expect("a bias vector is contiguous");
         self.for_rows(y, |_, mut row| {
-            Zip::from(&mut row).and(&b).for_each(|v, &bias| {
-                *v = act.apply(*v + bias);
-            });
+            let row = row.as_slice_mut().expect("output rows are contiguous");
+            fastmath::bias_activation(row, bias, act);
         });
     }
 

@@ -261,6 +261,11 @@ pub struct GenerateConfig {
     pub rounds: usize,
     /// α of the inference inside GENERATE [paper Algorithm 2: 0.3].
     pub alpha: f32,
+    /// Steps of the §5.1 joint-DAE chain [not in the paper; an independent implementation's
+    /// Parzen score peaked near 10 steps].
+    pub joint_dae_steps: usize,
+    /// Samples drawn for the Parzen evaluation [GAN/GSN protocol: 10,000].
+    pub samples: usize,
 }
 
 impl Default for GenerateConfig {
@@ -268,6 +273,8 @@ impl Default for GenerateConfig {
         Self {
             rounds: 3,
             alpha: 0.3,
+            joint_dae_steps: 10,
+            samples: 10_000,
         }
     }
 }
@@ -391,6 +398,16 @@ impl Validate for Config {
             self.generate.alpha.is_finite() && (0.0..=10.0).contains(&self.generate.alpha),
             "generate.alpha",
             "must be in [0, 10] (the paper uses 0.3)",
+        )?;
+        check(
+            self.generate.joint_dae_steps <= 100_000,
+            "generate.joint_dae_steps",
+            "must be at most 100000",
+        )?;
+        check(
+            (1..=1_000_000).contains(&self.generate.samples),
+            "generate.samples",
+            "must be between 1 and 1000000",
         )?;
         Ok(())
     }

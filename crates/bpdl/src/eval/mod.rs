@@ -1,5 +1,8 @@
-//! Evaluation: the inference curve of Fig. 4 ([`inference_curve()`]).
+//! Evaluation: the inference curve of Fig. 4 ([`inference_curve()`]), the Parzen-window
+//! log-likelihood ([`parzen`]) and in-painting (Fig. 5, [`inpainting`]).
 
 pub mod inference_curve;
+pub mod inpainting;
+pub mod parzen;
 
 pub use inference_curve::{InferenceCurve, inference_curve};

@@ -1,0 +1,287 @@
+//! The paper's evaluation (§8, Figs. 3–5) of one trained model, as data: Parzen scores of the
+//! three samplers (with the training images as a reference ceiling), the inference curve of
+//! Fig. 4 and the in-painting curve of Fig. 5. The CLI's `bpdl reproduce` renders it.
+
+use std::time::Instant;
+
+use serde::{Deserialize, Serialize};
+
+use crate::backend::{Device, Matrix};
+use crate::config::{Config, InferenceConfig};
+use crate::data::Mnist;
+use crate::error::Result;
+use crate::eval::inpainting::{self, Inpainting, InpaintingImages};
+use crate::eval::parzen::{self, ParzenScore};
+use crate::eval::{InferenceCurve, inference_curve};
+use crate::model::GenerativeModel;
+use crate::rng::Seed;
+use crate::sampling::{self, Method};
+
+/// How much of the evaluation to run.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct EvalOptions {
+    /// Samples per sampler for the Parzen estimate (protocol: 10,000).
+    pub samples: usize,
+    /// Validation images used to choose σ (protocol: 1,000).
+    pub validation: usize,
+    /// Test images for the Parzen score (protocol: all 10,000; 0 = all).
+    pub test: usize,
+    /// Test images for the inference curve (Fig. 4: all 10,000; 0 = all).
+    pub inference_examples: usize,
+    /// Inference iterations of the curve (Fig. 4: 20).
+    pub inference_steps: usize,
+    /// Test images in-painted.
+    pub inpainting_examples: usize,
+    /// Outer encode/decode iterations of in-painting (Fig. 5: 20).
+    pub inpainting_iterations: usize,
+    /// α of the in-painting inference.
+    pub inpainting_alpha: f32,
+}
+
+impl EvalOptions {
+    /// The paper's protocol.
+    pub fn full() -> Self {
+        Self {
+            samples: 10_000,
+            validation: 1000,
+            test: 0,
+            inference_examples: 0,
+            inference_steps: 20,
+            inpainting_examples: 1000,
+            inpainting_iterations: 20,
+            inpainting_alpha: 0.3,
+        }
+    }
+
+    /// A reduced version for a first look (minutes on 2 cores).
+    pub fn quick() -> Self {
+        Self {
+            samples: 2000,
+            inference_examples: 1000,
+            inpainting_examples: 200,
+            ..Self::full()
+        }
+    }
+}
+
+/// One sampler's Parzen result.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SamplerScore {
+    /// Mean test log-likelihood ± s.e. and the σ chosen.
+    #[serde(flatten)]
+    pub score: ParzenScore,
+    /// Samples drawn.
+    pub samples: usize,
+    /// Seconds to draw them.
+    pub sample_seconds: f64,
+    /// Seconds of the Parzen evaluation (σ search included).
+    pub parzen_seconds: f64,
+    /// Mean validation log-likelihood per σ of the grid.
+    pub validation_curve: Vec<(f64, f64)>,
+}
+
+/// The Parzen table.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ParzenTable {
+    /// GENERATE (Algorithm 2).
+    pub generate: SamplerScore,
+    /// Ancestral sampling.
+    pub ancestral: SamplerScore,
+    /// The §5.1 joint-DAE chain.
+    pub joint_dae: SamplerScore,
+    /// The first training images used as samples: the reference ceiling of the estimator.
+    pub training_images: SamplerScore,
+}
+
+/// The Fig. 4 summary.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct InferenceSummary {
+    /// Mean log p(x, h) at the feed-forward start.
+    pub log_pxh_first: f64,
+    /// Its standard error.
+    pub log_pxh_first_se: f64,
+    /// Mean log p(x, h) after the last iteration.
+    pub log_pxh_last: f64,
+    /// Its standard error.
+    pub log_pxh_last_se: f64,
+    /// The whole curve.
+    #[serde(flatten)]
+    pub curve: InferenceCurve,
+}
+
+/// The Fig. 5 summary.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct InpaintingSummary {
+    /// MSE on the missing pixels before in-painting (the noise).
+    pub mse_first: f64,
+    /// MSE on the missing pixels after the last iteration.
+    pub mse_last: f64,
+    /// The whole curve.
+    #[serde(flatten)]
+    pub detail: Inpainting,
+}
+
+/// Everything measured for one model.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Evaluation {
+    /// Parzen scores.
+    pub parzen: ParzenTable,
+    /// Fig. 4.
+    pub inference: InferenceSummary,
+    /// Fig. 5.
+    pub inpainting: InpaintingSummary,
+}
+
+/// The images behind the figures.
+#[derive(Debug, Clone)]
+pub struct EvalArtifacts {
+    /// Samples of GENERATE, ancestral and joint-DAE, in that order.
+    pub samples: Vec<(Method, Matrix)>,
+    /// The in-painting inputs and outputs.
+    pub inpainting: InpaintingImages,
+    /// The first test images (originals of the in-painting grid).
+    pub originals: Matrix,
+}
+
+/// Reports progress of the evaluation stages.
+pub trait Stage {
+    /// A stage starts.
+    fn start(&mut self, what: &str);
+}
+
+impl<F: FnMut(&str)> Stage for F {
+    fn start(&mut self, what: &str) {
+        self(what)
+    }
+}
+
+/// Evaluates `model` on `data` as the paper does; every random draw derives from `seed`.
+pub fn evaluate(
+    dev: &Device,
+    model: &GenerativeModel,
+    config: &Config,
+    data: &Mnist,
+    opts: &EvalOptions,
+    seed: u64,
+    stage: &mut dyn Stage,
+) -> Result<(Evaluation, EvalArtifacts)> {
+    let seed = Seed(seed);
+    let validation = data.validation.head(opts.validation);
+    let test = data.test.head(opts.test);
+    let mut scores = Vec::new();
+    let mut samples = Vec::new();
+    for method in [Method::Generate, Method::Ancestral, Method::JointDae] {
+        stage.start(&format!(
+            "{} sampling ({} samples)",
+            method.name(),
+            opts.samples
+        ));
+        let t = Instant::now();
+        let mut rng = seed.stream(&format!("sample-{}", method.name()));
+        let s =
+            dev.install(|| sampling::sample(dev, model, method, opts.samples, config, &mut rng))?;
+        let sample_seconds = t.elapsed().as_secs_f64();
+        stage.start(&format!("Parzen estimate of the {} samples", method.name()));
+        scores.push(parzen_of(
+            dev,
+            &s,
+            &validation.images,
+            &test.images,
+            sample_seconds,
+        )?);
+        samples.push((method, s));
+    }
+    stage.start("Parzen estimate of the training images (reference ceiling)");
+    let reference = data.train.head(opts.samples).images;
+    let training_images = parzen_of(dev, &reference, &validation.images, &test.images, 0.0)?;
+    let mut scores = scores.into_iter();
+    let mut next = || scores.next().expect("three samplers scored");
+    let parzen = ParzenTable {
+        generate: next(),
+        ancestral: next(),
+        joint_dae: next(),
+        training_images,
+    };
+
+    stage.start("inference curve (Fig. 4)");
+    let curve_images = data.test.head(opts.inference_examples);
+    let params = InferenceConfig {
+        steps: opts.inference_steps,
+        ..config.inference
+    };
+    let curve = dev.install(|| {
+        inference_curve(
+            dev,
+            model,
+            curve_images.images.view(),
+            &params,
+            500,
+            5,
+            &mut seed.stream("inference-curve"),
+        )
+    })?;
+    let last = curve.steps;
+    let inference = InferenceSummary {
+        log_pxh_first: curve.log_pxh_mean[0],
+        log_pxh_first_se: curve.log_pxh_se[0],
+        log_pxh_last: curve.log_pxh_mean[last],
+        log_pxh_last_se: curve.log_pxh_se[last],
+        curve,
+    };
+
+    stage.start("in-painting (Fig. 5)");
+    let originals = data.test.head(opts.inpainting_examples).images;
+    let inpaint_params = InferenceConfig {
+        alpha: opts.inpainting_alpha,
+        ..config.inference
+    };
+    let images = dev.install(|| {
+        inpainting::inpaint(
+            dev,
+            model,
+            originals.view(),
+            0.5,
+            opts.inpainting_iterations,
+            &inpaint_params,
+            500,
+            &mut seed.stream("inpainting"),
+        )
+    })?;
+    let mse = &images.summary.mse_missing;
+    let inpainting = InpaintingSummary {
+        mse_first: mse[0],
+        mse_last: mse[mse.len() - 1],
+        detail: images.summary.clone(),
+    };
+    Ok((
+        Evaluation {
+            parzen,
+            inference,
+            inpainting,
+        },
+        EvalArtifacts {
+            samples,
+            inpainting: images,
+            originals,
+        },
+    ))
+}
+
+fn parzen_of(
+    dev: &Device,
+    samples: &Matrix,
+    validation: &Matrix,
+    test: &Matrix,
+    sample_seconds: f64,
+) -> Result<SamplerScore> {
+    let t = Instant::now();
+    let (score, validation_curve) =
+        parzen::evaluate(dev, samples.view(), validation.view(), test.view(), None)?;
+    Ok(SamplerScore {
+        score,
+        samples: samples.nrows(),
+        sample_seconds,
+        parzen_seconds: t.elapsed().as_secs_f64(),
+        validation_curve,
+    })
+}
