@@ -9,6 +9,15 @@ use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
 use crate::Global;
 
+/// What produced a run: this binary's version and git commit, and the command line.
+pub fn provenance() -> bpdl::run::Provenance {
+    bpdl::run::Provenance {
+        bpdl_version: env!("CARGO_PKG_VERSION").to_string(),
+        git_commit: env!("BPDL_GIT_COMMIT").to_string(),
+        command: std::env::args().collect::<Vec<_>>().join(" "),
+    }
+}
+
 /// A progress bar of `len` steps, drawn on stderr only when stdout is a terminal.
 pub fn progress(len: u64, template: &str) -> ProgressBar {
     let bar = ProgressBar::new(len);

@@ -44,12 +44,15 @@ pub enum Command {
         #[command(subcommand)]
         action: commands::data::DataCommand,
     },
+    /// Fig. 1: the STDP window from ΔW = η·S_pre·dV_post/dt, and the delta-rule demonstration.
+    Stdp(commands::stdp::StdpArgs),
 }
 
 fn main() -> std::process::ExitCode {
     let cli = Cli::parse();
     let result = match &cli.command {
         Command::Data { action } => commands::data::run(&cli.global, action),
+        Command::Stdp(args) => commands::stdp::run(&cli.global, args),
     };
     match result {
         Ok(()) => std::process::ExitCode::SUCCESS,

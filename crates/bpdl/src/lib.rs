@@ -10,20 +10,24 @@
 //!
 //! | paper | module | key names |
 //! |---|---|---|
+//! | STDP as SGD: ΔW ∝ S_pre · dV_post/dt (§2, Eq. 1, Fig. 1) | [`spiking`] | [`spiking::stdp::weight_change`], [`spiking::protocol::run_trials`], [`spiking::fit::fit_window`], [`spiking::delta_rule::run`] |
 //! | MNIST, IDX files (§8) | [`data`] | [`data::Mnist::load`], [`data::idx::Idx`] |
 //! | neuron non-linearities | [`activation`] | [`Activation`] |
 //! | dense math, threads | [`backend`] | [`Device::matmul`], [`Device::affine`] |
 //! | configuration, defaults with sources | [`config`] | [`Config`], [`config::resolve`] |
 //! | run folders, provenance | [`run`] | [`run::RunDir`] |
 //! | seeded randomness | [`rng`] | [`rng::Seed::stream`] |
+//! | figures (PNG + SVG, embedded font) | [`figures`] | [`figures::LineChart`], [`figures::Series`] |
 
 pub mod activation;
 pub mod backend;
 pub mod config;
 pub mod data;
 pub mod error;
+pub mod figures;
 pub mod rng;
 pub mod run;
+pub mod spiking;
 
 pub use activation::Activation;
 pub use backend::{Device, Matrix};
