@@ -288,6 +288,8 @@ impl LineChart {
             .y_desc(&self.y_label)
             .label_style((FONT_FAMILY, 15))
             .axis_desc_style((FONT_FAMILY, 17))
+            .x_label_formatter(&|v| tick_label(*v))
+            .y_label_formatter(&|v| tick_label(*v))
             .light_line_style(RGBColor(235, 235, 235))
             .bold_line_style(RGBColor(210, 210, 210))
             .draw()?;
@@ -372,6 +374,24 @@ impl LineChart {
     }
 }
 
+/// A tick label: at most 4 significant digits, no trailing zeros (`-100`, `0.25`, `1.5e-5`).
+fn tick_label(v: f64) -> String {
+    if v == 0.0 {
+        return "0".into();
+    }
+    let magnitude = v.abs().log10().floor();
+    if !(-4.0..6.0).contains(&magnitude) {
+        return format!("{v:.2e}");
+    }
+    let decimals = (3.0 - magnitude).max(0.0) as usize;
+    let s = format!("{v:.decimals$}");
+    if s.contains('.') {
+        s.trim_end_matches('0').trim_end_matches('.').to_string()
+    } else {
+        s
+    }
+}
+
 fn with_extension(stem: &Path, ext: &str) -> PathBuf {
     let mut s = stem.as_os_str().to_os_string();
     s.push(".");
@@ -429,6 +449,15 @@ mod tests {
             !svg.contains(">band<"),
             "an unlabelled series must stay out of the legend"
         );
+    }
+
+    #[test]
+    fn tick_labels_drop_trailing_zeros() {
+        assert_eq!(tick_label(-100.0), "-100");
+        assert_eq!(tick_label(0.25), "0.25");
+        assert_eq!(tick_label(0.0), "0");
+        assert_eq!(tick_label(12.5), "12.5");
+        assert_eq!(tick_label(0.00001), "1.00e-5");
     }
 
     #[test]

@@ -9,7 +9,9 @@ use serde::{Deserialize, Serialize};
 
 use super::delta_rule::DeltaRuleParams;
 use super::neuron::{EscapeNoiseParams, LifParams, MembraneParams};
-use super::protocol::{Drive, OuDrive, PreSynapse, ProtocolParams, RampDrive, SpikeModel};
+use super::protocol::{
+    Drive, OuDrive, PoissonDrive, PreSynapse, ProtocolParams, RampDrive, SpikeModel,
+};
 use super::stdp::PairStdp;
 use crate::config::Validate;
 use crate::error::{Error, Result};
@@ -89,17 +91,20 @@ pub struct NeuronConfig {
 impl Default for NeuronConfig {
     fn default() -> Self {
         Self {
+            // [spec §5.1] stochastic spiking
             model: NeuronModel::EscapeNoise,
-            // [search] a typical cortical membrane time constant
-            tau_membrane_ms: 20.0,
+            // [search] τ_m = 30 ms (hippocampal pyramidal cells: 20–40 ms) sets the width of the
+            // depression branch; 20 ms gives τ₋ ≈ 23–29 ms
+            tau_membrane_ms: 30.0,
             // [spec §5.1] voltage in units of the threshold gap: rest 0, threshold 1
             v_rest: 0.0,
             v_threshold: 1.0,
-            // [search] the free membrane potential (no reset): see the README on reset
+            // [search] the free membrane potential (no reset): with a reset, Eq. 1 sees the reset
+            // as a steep fall and the recovery after it as a rise (anti-STDP after the spike)
             reset: false,
             v_reset: 0.0,
             refractory_ms: 0.0,
-            // [spec §5.1] β = 10, ρ_max = 0.2 per ms
+            // [spec §5.1] β = 10 per threshold gap, ρ_max = 0.2 per ms
             steepness: 10.0,
             rate_max_hz: 200.0,
         }
@@ -144,6 +149,8 @@ pub enum DriveKind {
     Ramp,
     /// Slowly varying random input (Ornstein–Uhlenbeck).
     Ou,
+    /// Sparse excitatory input events (shot noise).
+    Poisson,
 }
 
 /// "The rest of the inputs": the kind, and the settings of each kind.
@@ -156,14 +163,21 @@ pub struct DriveConfig {
     pub ramp: RampDrive,
     /// Settings of the Ornstein–Uhlenbeck drive.
     pub ou: OuDrive,
+    /// Settings of the Poisson (shot-noise) drive.
+    pub poisson: PoissonDrive,
 }
 
 impl Default for DriveConfig {
     fn default() -> Self {
         Self {
-            kind: DriveKind::Ramp,
+            // [search] sparse excitatory input events: the one drive of the three whose voltage
+            // rises fast and falls slowly, which makes the window asymmetric like Bi & Poo's
+            kind: DriveKind::Poisson,
+            // [spec §5.1] the paper's argument, |s| in 0.01 … 0.5 per ms, V(0) ~ U(0, 1)
             ramp: RampDrive::default(),
             ou: OuDrive::default(),
+            // [search] 10 events/s, each a 2 ms current (AMPA-like) whose PSP peaks at 0.6 θ
+            poisson: PoissonDrive::default(),
         }
     }
 }
@@ -174,6 +188,7 @@ impl DriveConfig {
         match self.kind {
             DriveKind::Ramp => Drive::Ramp(self.ramp),
             DriveKind::Ou => Drive::OrnsteinUhlenbeck(self.ou),
+            DriveKind::Poisson => Drive::Poisson(self.poisson),
         }
     }
 }
@@ -205,7 +220,9 @@ pub struct ProtocolConfig {
 impl Default for ProtocolConfig {
     fn default() -> Self {
         Self {
-            trials: 20_000,
+            // [search] enough for ≈ 20 000 pairs (1/3 of the trials have a postsynaptic spike
+            // within ±100 ms) in ≈ 2 s on 2 cores
+            trials: 60_000,
             // [spec §5.1] 1 ms there; 0.1 ms here so Δt is resolved well below the bin width
             dt_ms: 0.1,
             // [spec §5.1] ±100 ms

@@ -22,7 +22,7 @@ use crate::figures::{Legend, LineChart, Rgb, Series};
 use crate::rng::{Seed, fill_key};
 
 /// τ is searched in `[TAU_MIN_MS, TAU_MAX_MS]` when fitting.
-const TAU_MIN_MS: f64 = 0.1;
+const TAU_MIN_MS: f64 = 1.0;
 const TAU_MAX_MS: f64 = 1000.0;
 
 /// The deterministic-threshold variant (spec §2.1): on a ramp, `ΔW = η·Δθ/Δt` on both branches.

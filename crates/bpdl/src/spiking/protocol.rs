@@ -126,6 +126,36 @@ impl Default for OuDrive {
     }
 }
 
+/// Excitatory synaptic bombardment: Poisson input events, each adding `jump` to a current that
+/// decays with τ_s (shot noise), on top of a constant `baseline`.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct PoissonDrive {
+    /// Input events per second (all excitatory synapses together) (Hz).
+    pub rate_hz: f64,
+    /// J, the current added by one event (voltage units). The event's PSP is
+    /// `J τ_s/(τ_m − τ_s) (e^(−t/τ_m) − e^(−t/τ_s))`, which peaks at
+    /// `t* = τ_m τ_s ln(τ_m/τ_s)/(τ_m − τ_s)`.
+    pub jump: f64,
+    /// τ_s, the synaptic current's decay (ms).
+    pub tau_synapse_ms: f64,
+    /// A constant drive added to the shot noise (negative: net inhibition).
+    pub baseline: f64,
+}
+
+impl Default for PoissonDrive {
+    fn default() -> Self {
+        // found by the parameter search of experiments/stdp-curve/README.md: with τ_m = 30 ms a
+        // jump of 11 over τ_s = 2 ms gives PSPs that peak at 0.6 θ about 7 ms after the event
+        Self {
+            rate_hz: 10.0,
+            jump: 11.0,
+            tau_synapse_ms: 2.0,
+            baseline: 0.0,
+        }
+    }
+}
+
 /// "The rest of the inputs" to the postsynaptic neuron.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub enum Drive {
@@ -133,6 +163,8 @@ pub enum Drive {
     Ramp(RampDrive),
     /// Slowly varying random input.
     OrnsteinUhlenbeck(OuDrive),
+    /// Sparse excitatory input events (shot noise).
+    Poisson(PoissonDrive),
 }
 
 /// The presynaptic spike's own input to the postsynaptic neuron: an exponentially decaying
@@ -202,6 +234,13 @@ enum DriveState {
         kick: f64,
         mean: f64,
     },
+    Poisson {
+        current: f64,
+        decay: f64,
+        p_event: f64,
+        jump: f64,
+        baseline: f64,
+    },
 }
 
 impl DriveState {
@@ -242,6 +281,18 @@ impl DriveState {
                     m.v_rest + u,
                 )
             }
+            Drive::Poisson(q) => {
+                // start at the mean current (Campbell: rate·jump·τ_s); the warm-up does the rest
+                let current = q.rate_hz * 1e-3 * q.jump * q.tau_synapse_ms;
+                let state = Self::Poisson {
+                    current,
+                    decay: (-dt_ms / q.tau_synapse_ms).exp(),
+                    p_event: -(-q.rate_hz * 1e-3 * dt_ms).exp_m1(),
+                    jump: q.jump,
+                    baseline: q.baseline,
+                };
+                (state, m.v_rest + q.baseline + current)
+            }
         }
     }
 
@@ -260,6 +311,20 @@ impl DriveState {
                 let now = *u;
                 let z: f64 = StandardNormal.sample(rng);
                 *u = *mean + (*u - *mean) * *decay + *kick * z;
+                now
+            }
+            Self::Poisson {
+                current,
+                decay,
+                p_event,
+                jump,
+                baseline,
+            } => {
+                let now = *baseline + *current;
+                *current *= *decay;
+                if rng.random::<f64>() < *p_event {
+                    *current += *jump;
+                }
                 now
             }
         }
