@@ -76,12 +76,20 @@ pub fn run(global: &Global, args: &StdpArgs) -> Result<()> {
     Ok(())
 }
 
-fn write_outputs(out: &Path, cfg: &StdpConfig, r: &StdpReport, seconds: f64) -> Result<()> {
+fn curve_csv(curve: &bpdl::spiking::StdpCurve) -> Result<String> {
     let mut csv = String::from("delta_t_ms,mean_dw,sem_dw,n\n");
-    for b in &r.curve.bins {
+    for b in &curve.bins {
         writeln!(csv, "{},{},{},{}", b.delta_t_ms, b.mean_dw, b.sem_dw, b.n)?;
     }
-    write_atomic(&out.join("stdp_curve.csv"), csv.as_bytes())?;
+    Ok(csv)
+}
+
+fn write_outputs(out: &Path, cfg: &StdpConfig, r: &StdpReport, seconds: f64) -> Result<()> {
+    write_atomic(&out.join("stdp_curve.csv"), curve_csv(&r.curve)?.as_bytes())?;
+    write_atomic(
+        &out.join("stdp_curve_deterministic.csv"),
+        curve_csv(&r.deterministic_curve)?.as_bytes(),
+    )?;
     let (p, d) = (r.fit.potentiation, r.fit.depression);
     let fit = FitFile {
         tau_plus_ms: p.map(|f| f.tau_ms),

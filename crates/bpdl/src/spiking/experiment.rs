@@ -58,9 +58,11 @@ pub struct StdpReport {
     pub bins_used: usize,
     /// The deterministic-threshold check.
     pub deterministic: DeterministicCheck,
+    /// The deterministic-threshold window (ramp drive), binned like `curve`: `ΔW ∝ 1/Δt`.
+    pub deterministic_curve: StdpCurve,
     /// The delta-rule demonstration.
     pub delta_rule: DeltaRuleReport,
-    /// Neuron time steps simulated by the Fig. 1 run.
+    /// Neuron time steps simulated in all (Fig. 1 trials, deterministic check, delta rule).
     pub neuron_steps: u64,
 }
 
@@ -119,7 +121,7 @@ pub fn run(cfg: &StdpConfig) -> Result<StdpReport> {
         cfg.protocol.trials,
         fill_key(&mut seed.stream("stdp/trials")),
     );
-    let neuron_steps = trials.iter().map(|t| u64::from(t.steps)).sum();
+    let steps = |ts: &[Trial]| ts.iter().map(|t| u64::from(t.steps)).sum::<u64>();
     let curve = bin_trials(&trials, cfg.protocol.bin_ms, cfg.protocol.window_ms);
     let points = fit_points(&curve, cfg.protocol.min_bin_count);
     let fit = fit_window(&points, TAU_MIN_MS, TAU_MAX_MS);
@@ -142,10 +144,11 @@ pub fn run(cfg: &StdpConfig) -> Result<StdpReport> {
         correlation_with_pair_rule: correlation_with_pair_rule(&trials, &cfg.pair_rule),
         bins_used: points.len(),
         deterministic: deterministic_check(&det_trials, cfg.protocol.eta),
+        deterministic_curve: bin_trials(&det_trials, cfg.protocol.bin_ms, cfg.protocol.window_ms),
         fit,
         curve,
+        neuron_steps: steps(&trials) + steps(&det_trials) + delta_rule.steps as u64,
         delta_rule,
-        neuron_steps,
     })
 }
 

@@ -214,7 +214,10 @@ pub fn escape_noise_step<R: rand::Rng + ?Sized>(
     let refractory_left_ms = (state.refractory_left_ms - dt_ms).max(0.0);
     // Draw every step, refractory or not, so the random stream does not depend on the history.
     let u: f64 = rng.random();
-    let fires = !refractory && u < spike_probability(escape_rate_hz(v, p), dt_ms);
+    // p(V) ≤ p(ρ_max), so most draws are decided without evaluating the sigmoid (same result).
+    let fires = !refractory
+        && u < spike_probability(p.rate_max_hz, dt_ms)
+        && u < spike_probability(escape_rate_hz(v, p), dt_ms);
     if fires {
         Step {
             state: NeuronState {
