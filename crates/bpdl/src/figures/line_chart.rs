@@ -288,8 +288,8 @@ impl LineChart {
             .y_desc(&self.y_label)
             .label_style((FONT_FAMILY, 15))
             .axis_desc_style((FONT_FAMILY, 17))
-            .x_label_formatter(&|v| tick_label(*v))
-            .y_label_formatter(&|v| tick_label(*v))
+            .x_label_formatter(&|v| tick_label(*v, x1 - x0))
+            .y_label_formatter(&|v| tick_label(*v, y1 - y0))
             .light_line_style(RGBColor(235, 235, 235))
             .bold_line_style(RGBColor(210, 210, 210))
             .draw()?;
@@ -374,9 +374,10 @@ impl LineChart {
     }
 }
 
-/// A tick label: at most 4 significant digits, no trailing zeros (`-100`, `0.25`, `1.5e-5`).
-fn tick_label(v: f64) -> String {
-    if v == 0.0 {
+/// A tick label: at most 4 significant digits, no trailing zeros (`-100`, `0.25`, `1.5e-5`);
+/// values within 1e-9 of the axis span from 0 are rounding noise of the tick grid and read `0`.
+fn tick_label(v: f64, span: f64) -> String {
+    if v == 0.0 || v.abs() < 1e-9 * span.abs() {
         return "0".into();
     }
     let magnitude = v.abs().log10().floor();
@@ -453,11 +454,12 @@ mod tests {
 
     #[test]
     fn tick_labels_drop_trailing_zeros() {
-        assert_eq!(tick_label(-100.0), "-100");
-        assert_eq!(tick_label(0.25), "0.25");
-        assert_eq!(tick_label(0.0), "0");
-        assert_eq!(tick_label(12.5), "12.5");
-        assert_eq!(tick_label(0.00001), "1.00e-5");
+        assert_eq!(tick_label(-100.0, 200.0), "-100");
+        assert_eq!(tick_label(0.25, 1.0), "0.25");
+        assert_eq!(tick_label(0.0, 1.0), "0");
+        assert_eq!(tick_label(3.47e-18, 0.07), "0");
+        assert_eq!(tick_label(12.5, 100.0), "12.5");
+        assert_eq!(tick_label(0.00001, 0.0001), "1.00e-5");
     }
 
     #[test]

@@ -79,7 +79,7 @@ impl Default for DeltaRuleParams {
             dt_ms: 0.1,
             epochs: 1000,
             eta: 0.5,
-            eta_decay_epochs: 50.0,
+            eta_decay_epochs: 10.0,
         }
     }
 }

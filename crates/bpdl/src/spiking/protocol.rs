@@ -146,7 +146,7 @@ pub struct PoissonDrive {
 impl Default for PoissonDrive {
     fn default() -> Self {
         // found by the parameter search of experiments/stdp-curve/README.md: with τ_m = 30 ms a
-        // jump of 11 over τ_s = 2 ms gives PSPs that peak at 0.6 θ about 7 ms after the event
+        // jump of 11 over τ_s = 2 ms gives PSPs that peak at 0.6 θ about 6 ms after the event
         Self {
             rate_hz: 10.0,
             jump: 11.0,
