@@ -163,9 +163,10 @@ pub struct LineChart {
     pub y_label: String,
     /// The series, drawn in order (later ones on top).
     pub series: Vec<Series>,
-    /// The x range; `None` fits the data (with 3 % padding).
+    /// The x range; `None` (or an empty or non-finite range) fits the data (with 3 % padding).
     pub x_range: Option<(f64, f64)>,
-    /// The y range; `None` fits the data and its error bars (with 5 % padding).
+    /// The y range; `None` (or an empty or non-finite range) fits the data and its error bars
+    /// (with 5 % padding).
     pub y_range: Option<(f64, f64)>,
     /// Image size in pixels.
     pub size_px: (u32, u32),
@@ -254,12 +255,16 @@ impl LineChart {
                 (lo - pad * (hi - lo), hi + pad * (hi - lo))
             }
         };
-        let x = self.x_range.unwrap_or_else(|| {
+        // a given range is used as it is, unless it is empty or not finite
+        let given = |r: Option<(f64, f64)>| {
+            r.filter(|(lo, hi)| lo.is_finite() && hi.is_finite() && lo < hi)
+        };
+        let x = given(self.x_range).unwrap_or_else(|| {
             let lo = pts.iter().map(|p| p.0).fold(f64::INFINITY, f64::min);
             let hi = pts.iter().map(|p| p.0).fold(f64::NEG_INFINITY, f64::max);
             span(lo, hi, 0.03)
         });
-        let y = self.y_range.unwrap_or_else(|| {
+        let y = given(self.y_range).unwrap_or_else(|| {
             let lo = pts.iter().map(|p| p.1 - p.2).fold(f64::INFINITY, f64::min);
             let hi = pts
                 .iter()
@@ -476,5 +481,13 @@ mod tests {
         assert!(a < 1.0 && b > 1.0 && c < 2.0 && d > 2.0);
         let empty = LineChart::new("", "", "");
         assert_eq!(empty.ranges(), ((0.0, 1.0), (0.0, 1.0)));
+        let mut bad = flat.clone();
+        bad.x_range = Some((3.0, 3.0));
+        bad.y_range = Some((f64::NAN, 1.0));
+        assert_eq!(
+            bad.ranges(),
+            flat.ranges(),
+            "an empty or NaN range falls back to the data's"
+        );
     }
 }

@@ -397,9 +397,14 @@ impl Validate for StdpConfig {
 
         let q = &self.pair_rule;
         check(
-            q.a_plus.is_finite() && q.a_minus.is_finite(),
+            q.a_plus.is_finite(),
             "pair_rule.a_plus",
-            "amplitudes must be finite",
+            "must be a finite number",
+        )?;
+        check(
+            q.a_minus.is_finite(),
+            "pair_rule.a_minus",
+            "must be a finite number",
         )?;
         check(
             positive(q.tau_plus_ms),

@@ -69,8 +69,9 @@ pub fn fit_exponential(points: &[(f64, f64)], tau_min_ms: f64, tau_max_ms: f64) 
     let grid: Vec<f64> = (0..=n)
         .map(|k| (lo + (hi - lo) * k as f64 / n as f64).exp())
         .collect();
+    let sse: Vec<f64> = grid.iter().map(|&tau| sse_amp(tau).0).collect();
     let best = (0..=n)
-        .min_by(|&a, &b| sse_amp(grid[a]).0.total_cmp(&sse_amp(grid[b]).0))
+        .min_by(|&a, &b| sse[a].total_cmp(&sse[b]))
         .unwrap_or(0);
     let (mut a, mut b) = (
         grid[best.saturating_sub(1)].ln(),

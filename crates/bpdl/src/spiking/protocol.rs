@@ -442,8 +442,19 @@ pub struct StdpCurve {
 
 /// Bins paired trials by `Δt` into bins of `bin_ms` over `[−window, window]`, with a bin edge at
 /// 0 (so no bin mixes pre-before-post with post-before-pre pairs).
+///
+/// With a bin width or window that is not a positive number (or more than 10⁶ bins) every trial
+/// counts as unpaired and the curve is empty.
 pub fn bin_trials(trials: &[Trial], bin_ms: f64, window_ms: f64) -> StdpCurve {
-    let half = (window_ms / bin_ms).ceil() as usize;
+    let bins_per_side = window_ms / bin_ms;
+    if !(bin_ms > 0.0 && window_ms > 0.0 && bins_per_side <= 1e6) {
+        return StdpCurve {
+            bins: vec![],
+            trials: trials.len(),
+            paired: 0,
+        };
+    }
+    let half = bins_per_side.ceil() as usize;
     // per bin: n, Σ Δt, Σ ΔW, Σ ΔW²
     let mut acc = vec![(0usize, 0.0f64, 0.0f64, 0.0f64); 2 * half];
     let mut paired = 0;
@@ -537,5 +548,7 @@ mod tests {
         assert!((pos.mean_dw - 2.0).abs() < 1e-12);
         assert!((pos.sem_dw - 1.0 / 3f64.sqrt()).abs() < 1e-12);
         assert!((pos.mean_delta_t_ms - 7.9 / 3.0).abs() < 1e-12);
+        assert!(bin_trials(&ts, 0.0, 50.0).bins.is_empty());
+        assert!(bin_trials(&ts, f64::NAN, 50.0).bins.is_empty());
     }
 }
