@@ -10,6 +10,7 @@
 //!
 //! | paper | module | key names |
 //! |---|---|---|
+//! | STDP as SGD: ΔW ∝ S_pre · dV_post/dt (§2, Eq. 1, Fig. 1) | [`spiking`] | [`spiking::stdp::weight_change`], [`spiking::protocol::run_trials`], [`spiking::fit::fit_window`], [`spiking::delta_rule::run`] |
 //! | MNIST, IDX files (§8) | [`data`] | [`data::Mnist::load`], [`data::idx::Idx`] |
 //! | neuron non-linearities | [`activation`] | [`Activation`] |
 //! | dense math, threads | [`backend`] | [`Device::matmul`], [`Device::affine`] |
@@ -24,6 +25,7 @@
 //! | configuration, defaults with sources | [`config`] | [`Config`], [`config::resolve`] |
 //! | run folders, provenance | [`run`] | [`run::RunDir`] |
 //! | seeded randomness | [`rng`] | [`rng::Seed::stream`] |
+//! | figures (PNG + SVG, embedded font) | [`figures`] | [`figures::LineChart`], [`figures::Series`] |
 
 pub mod activation;
 pub mod backend;
@@ -34,6 +36,7 @@ pub mod data;
 pub mod diagnostics;
 pub mod error;
 pub mod eval;
+pub mod figures;
 pub mod image_grid;
 pub mod inference;
 pub mod learning;
@@ -43,6 +46,7 @@ pub mod reproduce;
 pub mod rng;
 pub mod run;
 pub mod sampling;
+pub mod spiking;
 pub mod tensor_file;
 pub mod train;
 

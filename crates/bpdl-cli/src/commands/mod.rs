@@ -4,4 +4,5 @@ pub mod data;
 pub mod eval;
 pub mod infer;
 pub mod sample;
+pub mod stdp;
 pub mod train;

@@ -1,0 +1,239 @@
+//! `bpdl stdp`: the Fig. 1 run, its fit and comparisons, the deterministic-threshold check and
+//! the delta-rule demonstration, from one [`StdpConfig`]; and the figure.
+//!
+//! ```text
+//! curve  = bin(run_trials(protocol))                 mean ΔW ± s.e. per Δt bin
+//! fit    = A₊ e^(−Δt/τ₊) (Δt > 0),  −A₋ e^(Δt/τ₋) (Δt < 0)
+//! corr   = Pearson(curve, reference window at the bin centres)
+//! check  = ΔW·Δt / (η·Δθ) − 1 on the ramp drive with a deterministic threshold (≈ 0)
+//! ```
+
+use serde::{Deserialize, Serialize};
+
+use super::config::StdpConfig;
+use super::delta_rule::{self, DeltaRuleReport};
+use super::fit::{WindowFit, abarbanel_window, bi_poo_window, fit_window, pearson};
+use super::protocol::{
+    Drive, PreSynapse, ProtocolParams, SpikeModel, StdpCurve, Trial, bin_trials,
+    correlation_with_pair_rule, run_trials,
+};
+use crate::error::Result;
+use crate::figures::{Legend, LineChart, Rgb, Series};
+use crate::rng::{Seed, fill_key};
+
+/// τ is searched in `[TAU_MIN_MS, TAU_MAX_MS]` when fitting.
+const TAU_MIN_MS: f64 = 1.0;
+const TAU_MAX_MS: f64 = 1000.0;
+
+/// The deterministic-threshold variant (spec §2.1): on a ramp, `ΔW = η·Δθ/Δt` on both branches.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct DeterministicCheck {
+    /// Trials run.
+    pub trials: usize,
+    /// Trials with a threshold crossing in the window.
+    pub paired: usize,
+    /// Paired trials with Δt > 0 (rising voltage).
+    pub potentiation_pairs: usize,
+    /// Paired trials with Δt < 0 (falling voltage).
+    pub depression_pairs: usize,
+    /// `max |ΔW·Δt/(η·Δθ) − 1|` over the paired trials.
+    pub max_relative_error: f64,
+}
+
+/// Everything `bpdl stdp` measures.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct StdpReport {
+    /// The simulated window.
+    pub curve: StdpCurve,
+    /// Its exponential fit.
+    pub fit: WindowFit,
+    /// Correlation of the bin means with the Bi & Poo (2001) exponential window at the bin
+    /// centres (bins with at least `protocol.min_bin_count` trials).
+    pub correlation_with_bi_poo: Option<f64>,
+    /// The same with the Abarbanel et al. (2002) window.
+    pub correlation_with_abarbanel: Option<f64>,
+    /// Trial-by-trial correlation of Eq. 1's ΔW with the pair rule's ΔW at the same Δt.
+    pub correlation_with_pair_rule: Option<f64>,
+    /// Bins used for the fit and the correlations.
+    pub bins_used: usize,
+    /// The deterministic-threshold check.
+    pub deterministic: DeterministicCheck,
+    /// The deterministic-threshold window (ramp drive), binned like `curve`: `ΔW ∝ 1/Δt`.
+    pub deterministic_curve: StdpCurve,
+    /// The delta-rule demonstration.
+    pub delta_rule: DeltaRuleReport,
+    /// Neuron time steps simulated in all (Fig. 1 trials, deterministic check, delta rule).
+    pub neuron_steps: u64,
+}
+
+/// The protocol of the deterministic check: the config's ramp and membrane, a threshold neuron
+/// without reset, no presynaptic input.
+pub fn deterministic_params(cfg: &StdpConfig) -> ProtocolParams {
+    let mut p = cfg.protocol_params();
+    p.neuron = SpikeModel::Threshold {
+        membrane: *p.neuron.membrane(),
+        v_threshold: cfg.neuron.v_threshold,
+    };
+    p.drive = Drive::Ramp(cfg.drive.ramp);
+    p.pre = PreSynapse {
+        weight: 0.0,
+        ..p.pre
+    };
+    p
+}
+
+/// Checks `ΔW = η·Δθ/Δt` on the paired trials of a deterministic run.
+pub fn deterministic_check(trials: &[Trial], eta: f64) -> DeterministicCheck {
+    let paired: Vec<(f64, &Trial)> = trials
+        .iter()
+        .filter_map(|t| t.delta_t_ms.map(|d| (d, t)))
+        .collect();
+    let max_relative_error = paired
+        .iter()
+        .map(|(d, t)| (t.dw * d / (eta * t.gap) - 1.0).abs())
+        .fold(0.0, f64::max);
+    DeterministicCheck {
+        trials: trials.len(),
+        paired: paired.len(),
+        potentiation_pairs: paired.iter().filter(|p| p.0 > 0.0).count(),
+        depression_pairs: paired.iter().filter(|p| p.0 < 0.0).count(),
+        max_relative_error,
+    }
+}
+
+/// The bins with at least `min_count` trials, as `(bin centre, mean ΔW)`.
+pub fn fit_points(curve: &StdpCurve, min_count: usize) -> Vec<(f64, f64)> {
+    curve
+        .bins
+        .iter()
+        .filter(|b| b.n >= min_count)
+        .map(|b| (b.delta_t_ms, b.mean_dw))
+        .collect()
+}
+
+/// Runs everything; the seed's streams `stdp/trials`, `stdp/deterministic`, `delta_rule/task`
+/// and `delta_rule/train` keep the parts independent.
+pub fn run(cfg: &StdpConfig) -> Result<StdpReport> {
+    let seed = Seed(cfg.seed);
+    let params = cfg.protocol_params();
+    let trials = run_trials(
+        &params,
+        cfg.protocol.trials,
+        fill_key(&mut seed.stream("stdp/trials")),
+    );
+    let steps = |ts: &[Trial]| ts.iter().map(|t| u64::from(t.steps)).sum::<u64>();
+    let curve = bin_trials(&trials, cfg.protocol.bin_ms, cfg.protocol.window_ms);
+    let points = fit_points(&curve, cfg.protocol.min_bin_count);
+    let fit = fit_window(&points, TAU_MIN_MS, TAU_MAX_MS);
+    let (xs, ys): (Vec<f64>, Vec<f64>) = points.iter().copied().unzip();
+    let reference = |f: fn(f64) -> f64| -> Vec<f64> { xs.iter().map(|&x| f(x)).collect() };
+    let det_params = deterministic_params(cfg);
+    let det_trials = run_trials(
+        &det_params,
+        cfg.protocol.deterministic_trials,
+        fill_key(&mut seed.stream("stdp/deterministic")),
+    );
+    let delta_rule = delta_rule::run(
+        &cfg.delta_rule,
+        &mut seed.stream("delta_rule/task"),
+        &mut seed.stream("delta_rule/train"),
+    )?;
+    Ok(StdpReport {
+        correlation_with_bi_poo: pearson(&ys, &reference(bi_poo_window)),
+        correlation_with_abarbanel: pearson(&ys, &reference(abarbanel_window)),
+        correlation_with_pair_rule: correlation_with_pair_rule(&trials, &cfg.pair_rule),
+        bins_used: points.len(),
+        deterministic: deterministic_check(&det_trials, cfg.protocol.eta),
+        deterministic_curve: bin_trials(&det_trials, cfg.protocol.bin_ms, cfg.protocol.window_ms),
+        fit,
+        curve,
+        neuron_steps: steps(&trials) + steps(&det_trials) + delta_rule.steps as u64,
+        delta_rule,
+    })
+}
+
+/// The least-squares scale `k` of a reference window `r` onto the points: `Σ y r / Σ r²`.
+fn scale_onto(points: &[(f64, f64)], r: fn(f64) -> f64) -> f64 {
+    let (yr, rr) = points.iter().fold((0.0, 0.0), |(a, b), &(x, y)| {
+        (a + y * r(x), b + r(x) * r(x))
+    });
+    if rr > 0.0 { yr / rr } else { 0.0 }
+}
+
+/// Fig. 1: the simulated window (mean ± s.e. per bin), its exponential fit, and the Bi & Poo
+/// and Abarbanel reference windows scaled onto the data by least squares.
+pub fn figure(report: &StdpReport, cfg: &StdpConfig) -> LineChart {
+    let w = cfg.protocol.window_ms;
+    let points = fit_points(&report.curve, cfg.protocol.min_bin_count);
+    let used: Vec<_> = report
+        .curve
+        .bins
+        .iter()
+        .filter(|b| b.n >= cfg.protocol.min_bin_count)
+        .collect();
+    let grid = |lo: f64, hi: f64| -> Vec<f64> {
+        (0..=200)
+            .map(|k| lo + (hi - lo) * k as f64 / 200.0)
+            .collect()
+    };
+    let (pos, neg) = (grid(0.0, w), grid(-w, 0.0));
+    let mut chart = LineChart::new(
+        "STDP window from ΔW = η · S_pre · dV_post/dt (Fig. 1)",
+        "Δt = t_post − t_pre (ms)",
+        "mean ΔW = η · dV/dt at the presynaptic spike (threshold gaps per ms)",
+    );
+    chart.x_range = Some((-w, w));
+    chart.legend = Legend::UpperLeft;
+    chart.series.push(
+        Series::line("", vec![(-w, 0.0), (w, 0.0)], Rgb::GRAY)
+            .width(1)
+            .unlabelled(),
+    );
+    for (name, f, color) in [
+        (
+            "Bi & Poo (2001) exponential fit, scaled",
+            bi_poo_window as fn(f64) -> f64,
+            Rgb::GREEN,
+        ),
+        (
+            "Abarbanel et al. (2002) fit, scaled",
+            abarbanel_window,
+            Rgb::PURPLE,
+        ),
+    ] {
+        let k = scale_onto(&points, f);
+        let curve = |xs: &[f64]| xs.iter().map(|&x| (x, k * f(x))).collect::<Vec<_>>();
+        chart
+            .series
+            .push(Series::line(name, curve(&pos[1..]), color).width(2));
+        chart.series.push(
+            Series::line(name, curve(&neg[..200]), color)
+                .width(2)
+                .unlabelled(),
+        );
+    }
+    let mut fit_named = false;
+    for (branch, xs, sign) in [
+        (report.fit.potentiation, &pos[1..], 1.0),
+        (report.fit.depression, &neg[..200], -1.0),
+    ] {
+        if let Some(f) = branch {
+            let pts = xs
+                .iter()
+                .map(|&x| (x, sign * f.amplitude * (-x.abs() / f.tau_ms).exp()))
+                .collect();
+            let s = Series::line("exponential fit", pts, Rgb::RED).width(2);
+            chart
+                .series
+                .push(if fit_named { s.unlabelled() } else { s });
+            fit_named = true;
+        }
+    }
+    chart.series.push(Series::error_bars(
+        "simulation: mean ± s.e. per bin",
+        used.iter().map(|b| (b.delta_t_ms, b.mean_dw)).collect(),
+        used.iter().map(|b| b.sem_dw).collect(),
+        Rgb::BLUE,
+    ));
+    chart
+}
