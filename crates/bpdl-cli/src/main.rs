@@ -55,6 +55,8 @@ pub enum Command {
         #[command(subcommand)]
         what: commands::eval::EvalCommand,
     },
+    /// Measure GEMM, training, inference, sampling and Parzen throughput on this machine.
+    Bench(commands::bench::BenchArgs),
     /// Fig. 1: the STDP window from ΔW = η·S_pre·dV_post/dt, and the delta-rule demonstration.
     Stdp(commands::stdp::StdpArgs),
 }
@@ -67,6 +69,7 @@ fn main() -> std::process::ExitCode {
         Command::Infer(args) => commands::infer::run(&cli.global, args),
         Command::Sample(args) => commands::sample::run(&cli.global, args),
         Command::Eval { what } => commands::eval::run(&cli.global, what),
+        Command::Bench(args) => commands::bench::run(&cli.global, args),
         Command::Stdp(args) => commands::stdp::run(&cli.global, args),
     };
     match result {

@@ -5,15 +5,23 @@
 //! elementwise work (non-linearities, noise, updates) is not counted, so the ratio of a step's
 //! GFLOP/s to the GEMM's measures how much the rest costs.
 
-use ndarray::Array2;
-use rand::RngExt;
+use std::time::Instant;
 
+use ndarray::{Array1, Array2};
+use rand::RngExt;
+use serde::Serialize;
+
+use crate::backend::shapes::{self, GemmShape};
 use crate::backend::{Device, Matrix};
-use crate::config::Config;
+use crate::config::{Config, InferenceConfig};
+use crate::error::Result;
+use crate::eval::parzen;
 use crate::inference::{self, Evidence, InferenceWorkspace, Posterior};
 use crate::learning::{self, LearningWorkspace, ModelOptimizer};
 use crate::model::GenerativeModel;
+use crate::model::TopPrior;
 use crate::rng::{Rng, Seed};
+use crate::sampling;
 
 /// FLOP of one GEMM `[m, k]·[k, n]`.
 pub fn gemm_flops(m: usize, k: usize, n: usize) -> f64 {
@@ -90,6 +98,7 @@ impl Workload {
             inf: InferenceWorkspace::new(&self.model, batch),
             learn: LearningWorkspace::new(&self.model, batch, self.config.learning.optimizer),
             opt: ModelOptimizer::new(&self.config.learning, &self.model),
+            rates: learning::learning_rates(&self.config.model, &self.config.learning, 0),
             rng: Seed(7).stream("bench"),
         }
     }
@@ -104,6 +113,7 @@ pub struct WorkloadState<'a> {
     inf: InferenceWorkspace,
     learn: LearningWorkspace,
     opt: ModelOptimizer,
+    rates: learning::Rates,
     rng: Rng,
 }
 
@@ -130,7 +140,6 @@ impl WorkloadState<'_> {
     /// One training minibatch: E-step then M-step (the weights do change).
     pub fn train_step(&mut self, dev: &Device) {
         self.e_step(dev);
-        let rates = learning::learning_rates(&self.w.config.model, &self.w.config.learning, 0);
         let _ = learning::m_step(
             dev,
             &mut self.model,
@@ -138,12 +147,228 @@ impl WorkloadState<'_> {
             &self.post,
             &self.w.config.model,
             &self.w.config.learning,
-            &rates,
+            &self.rates,
             &mut self.learn,
             &mut self.opt,
             &mut self.rng,
         );
     }
+}
+
+/// One GEMM shape of a step: how often the step calls it and how fast it runs alone.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ShapeTiming {
+    /// The shape and operand layout.
+    pub m: usize,
+    /// Inner dimension.
+    pub k: usize,
+    /// Columns of C.
+    pub n: usize,
+    /// A passed as a transposed view.
+    pub a_transposed: bool,
+    /// Calls per training minibatch.
+    pub calls_per_step: usize,
+    /// Throughput of this shape alone.
+    pub gflops: f64,
+}
+
+/// What `bpdl bench` measures, all in one run on one machine.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct BenchReport {
+    /// The CPU, as `/proc/cpuinfo` names it.
+    pub machine: String,
+    /// Worker threads.
+    pub threads: usize,
+    /// GEMM throughput on exactly the shapes (and calls) of a training minibatch: total FLOP
+    /// over the sum of the shapes' times measured alone.
+    pub gemm_gflops: f64,
+    /// Per-shape detail of `gemm_gflops`.
+    pub gemm_shapes: Vec<ShapeTiming>,
+    /// Milliseconds per training minibatch (E-step + M-step, batch 100).
+    pub train_step_ms: f64,
+    /// FLOP-counted throughput of a training minibatch.
+    pub train_step_gflops: f64,
+    /// `train_step_gflops / gemm_gflops`.
+    pub train_to_gemm_ratio: f64,
+    /// Milliseconds per INFERENCE (E-step) of a minibatch.
+    pub inference_ms: f64,
+    /// FLOP-counted throughput of INFERENCE.
+    pub inference_gflops: f64,
+    /// `inference_gflops / gemm_gflops`.
+    pub inference_to_gemm_ratio: f64,
+    /// Milliseconds for GENERATE of `generate_samples` samples.
+    pub generate_ms: f64,
+    /// Samples per GENERATE batch.
+    pub generate_samples: usize,
+    /// FLOP-counted throughput of GENERATE.
+    pub generate_gflops: f64,
+    /// `generate_gflops / gemm_gflops`.
+    pub generate_to_gemm_ratio: f64,
+    /// Seconds for the Parzen protocol: σ search on 1,000 validation points, then 10,000 samples
+    /// against 10,000 test points.
+    pub parzen_seconds: f64,
+    /// FLOP-counted throughput of the Parzen evaluation (its GEMMs only).
+    pub parzen_gflops: f64,
+    /// A full 20-epoch training of 500 minibatches at `train_step_ms`, in minutes (the top-prior
+    /// pass at the end not included).
+    pub full_training_minutes: f64,
+}
+
+fn cpu_name() -> String {
+    std::fs::read_to_string("/proc/cpuinfo")
+        .ok()
+        .and_then(|t| {
+            t.lines()
+                .find(|l| l.starts_with("model name"))
+                .and_then(|l| l.split(':').nth(1))
+                .map(|s| s.trim().to_string())
+        })
+        .unwrap_or_else(|| "unknown CPU".into())
+}
+
+/// Median seconds per call of `f`, over at least `min_seconds` and 5 calls after a warm-up.
+pub fn time_per_call(min_seconds: f64, mut f: impl FnMut()) -> f64 {
+    f();
+    let mut times = Vec::new();
+    let start = Instant::now();
+    while times.len() < 5 || start.elapsed().as_secs_f64() < min_seconds {
+        let t = Instant::now();
+        f();
+        times.push(t.elapsed().as_secs_f64());
+    }
+    times.sort_by(f64::total_cmp);
+    times[times.len() / 2]
+}
+
+/// Measures the GEMM shapes of a training minibatch, a training minibatch, INFERENCE, GENERATE
+/// and the Parzen protocol on `dev`; each measurement runs for about `min_seconds`.
+pub fn run(dev: &Device, min_seconds: f64) -> Result<BenchReport> {
+    let w = Workload::paper(100);
+    let mut state = w.state();
+    dev.install(|| -> Result<BenchReport> {
+        // what a training minibatch calls
+        let ((), calls) = shapes::recorded(|| state.train_step(dev));
+        let (_, inference_calls) = shapes::recorded(|| state.e_step(dev));
+        let train_flops: f64 = calls.iter().map(GemmShape::flops).sum();
+        let inference_flops: f64 = inference_calls.iter().map(GemmShape::flops).sum();
+        let mut distinct: Vec<(GemmShape, usize)> = Vec::new();
+        for c in &calls {
+            match distinct.iter_mut().find(|(s, _)| s == c) {
+                Some((_, n)) => *n += 1,
+                None => distinct.push((*c, 1)),
+            }
+        }
+        let mut gemm_time = 0.0;
+        let mut gemm_shapes = Vec::new();
+        for (shape, count) in &distinct {
+            let t = time_shape(dev, shape, min_seconds / distinct.len() as f64);
+            gemm_time += t * *count as f64;
+            gemm_shapes.push(ShapeTiming {
+                m: shape.m,
+                k: shape.k,
+                n: shape.n,
+                a_transposed: shape.a_transposed,
+                calls_per_step: *count,
+                gflops: shape.flops() / t / 1e9,
+            });
+        }
+        let gemm_gflops = train_flops / gemm_time / 1e9;
+
+        let train = time_per_call(min_seconds, || state.train_step(dev));
+        let inference = time_per_call(min_seconds, || state.e_step(dev));
+
+        let mut model = w.model.clone();
+        model.top_prior = Some(TopPrior {
+            mean: Array1::from_elem(model.top_size(), 0.5),
+            var: Array1::from_elem(model.top_size(), 0.25),
+        });
+        let generate_samples = 500;
+        let params = InferenceConfig {
+            alpha: w.config.generate.alpha,
+            ..w.config.inference
+        };
+        let mut rng = Seed(3).stream("bench-generate");
+        let mut generate_once = || {
+            let _ = sampling::generate(
+                dev,
+                &model,
+                generate_samples,
+                w.config.generate.rounds,
+                &params,
+                generate_samples,
+                &mut rng,
+            );
+        };
+        let (_, generate_calls) = shapes::recorded(&mut generate_once);
+        let generate_flops: f64 = generate_calls.iter().map(GemmShape::flops).sum();
+        let generate = time_per_call(min_seconds, &mut generate_once);
+
+        let mut r = Seed(4).stream("bench-parzen");
+        let mut pixels = |n: usize| {
+            Array2::from_shape_simple_fn((n, 784), || {
+                if r.random::<f32>() < 0.8 {
+                    0.0
+                } else {
+                    r.random::<f32>()
+                }
+            })
+        };
+        let (samples, validation, test) = (pixels(10_000), pixels(1000), pixels(10_000));
+        let mut parzen_once = || {
+            let _ = parzen::evaluate(dev, samples.view(), validation.view(), test.view(), None);
+        };
+        let (_, parzen_calls) = shapes::recorded(&mut parzen_once as &mut dyn FnMut());
+        let parzen_flops: f64 = parzen_calls.iter().map(GemmShape::flops).sum();
+        let parzen_seconds = time_per_call(min_seconds, &mut parzen_once);
+
+        let ratio = |gflops: f64| gflops / gemm_gflops;
+        let train_step_gflops = train_flops / train / 1e9;
+        let inference_gflops = inference_flops / inference / 1e9;
+        let generate_gflops = generate_flops / generate / 1e9;
+        Ok(BenchReport {
+            machine: cpu_name(),
+            threads: dev.threads(),
+            gemm_gflops,
+            gemm_shapes,
+            train_step_ms: train * 1e3,
+            train_step_gflops,
+            train_to_gemm_ratio: ratio(train_step_gflops),
+            inference_ms: inference * 1e3,
+            inference_gflops,
+            inference_to_gemm_ratio: ratio(inference_gflops),
+            generate_ms: generate * 1e3,
+            generate_samples,
+            generate_gflops,
+            generate_to_gemm_ratio: ratio(generate_gflops),
+            parzen_seconds,
+            parzen_gflops: parzen_flops / parzen_seconds / 1e9,
+            full_training_minutes: train * 500.0 * 20.0 / 60.0,
+        })
+    })
+}
+
+/// Seconds per call of one GEMM shape with the given operand layout.
+fn time_shape(dev: &Device, s: &GemmShape, min_seconds: f64) -> f64 {
+    let mut r = Seed(5).stream("bench-gemm");
+    let mut random = |rows: usize, cols: usize| {
+        Array2::from_shape_simple_fn((rows, cols), || r.random_range(-1.0f32..1.0))
+    };
+    let a = if s.a_transposed {
+        random(s.k, s.m)
+    } else {
+        random(s.m, s.k)
+    };
+    let b = if s.b_transposed {
+        random(s.n, s.k)
+    } else {
+        random(s.k, s.n)
+    };
+    let mut c = Matrix::zeros((s.m, s.n));
+    time_per_call(min_seconds, || {
+        let av = if s.a_transposed { a.t() } else { a.view() };
+        let bv = if s.b_transposed { b.t() } else { b.view() };
+        dev.matmul(1.0, av, bv, 0.0, c.view_mut());
+    })
 }
 
 #[cfg(test)]
@@ -161,5 +386,21 @@ mod tests {
         let m_step = 4.0 * 156.8e6 + 4.0 * 20e6;
         assert!((w.train_flops() - w.inference_flops() - m_step).abs() < 1.0);
         assert!((w.train_flops() / 1e9 - 6.65).abs() < 0.05);
+    }
+
+    /// The GEMMs the code actually calls add up to the hand count: no work is repeated (f1(x)
+    /// once, g(h) reused) and none is missing.
+    #[test]
+    fn recorded_gemm_calls_add_up_to_the_hand_count() {
+        let dev = Device::cpu(1).unwrap();
+        let w = Workload::paper(10);
+        let mut s = w.state();
+        let ((), calls) = shapes::recorded(|| s.train_step(&dev));
+        let flops: f64 = calls.iter().map(GemmShape::flops).sum();
+        assert!(
+            (flops - w.train_flops()).abs() < 1.0,
+            "{flops} vs {}",
+            w.train_flops()
+        );
     }
 }

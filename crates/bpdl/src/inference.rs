@@ -217,17 +217,24 @@ pub fn iterate(
     for t in 1..=params.steps {
         for l in (0..depth).rev() {
             let pair = &model.pairs[l];
-            // bottom-up term f_l(h_{l−1}); f_1(x) is cached for full evidence
+            // bottom-up term f_l(h_{l−1}) (f_1(x) is cached for full evidence) and f_l(g_l(h_l))
             if l > 0 {
+                // two independent products: computed concurrently
+                let (below, recon) = (post.h[l - 1].view(), ws.recon[l].view());
+                let (bottom_up, refeed) = (&mut ws.bottom_up[l], &mut ws.refeed[l]);
+                dev.join(
+                    |d| pair.encoder.forward(d, below, bottom_up.view_mut()),
+                    |d| pair.encoder.forward(d, recon, refeed.view_mut()),
+                );
+            } else {
+                if let Evidence::Partial { x, visible } = evidence {
+                    dev.fill_missing(ws.filled.view_mut(), x, visible, ws.recon[0].view());
+                    pair.encoder
+                        .forward(dev, ws.filled.view(), ws.bottom_up[0].view_mut());
+                }
                 pair.encoder
-                    .forward(dev, post.h[l - 1].view(), ws.bottom_up[l].view_mut());
-            } else if let Evidence::Partial { x, visible } = evidence {
-                dev.fill_missing(ws.filled.view_mut(), x, visible, ws.recon[0].view());
-                pair.encoder
-                    .forward(dev, ws.filled.view(), ws.bottom_up[0].view_mut());
+                    .forward(dev, ws.recon[0].view(), ws.refeed[0].view_mut());
             }
-            pair.encoder
-                .forward(dev, ws.recon[l].view(), ws.refeed[l].view_mut());
             let above = (l + 1 < depth).then(|| ws.recon[l + 1].view());
             dev.inference_step(
                 post.h[l].view_mut(),

@@ -175,7 +175,7 @@ pub fn train(
                     &mut state.rngs.corruption,
                 )
                 .map_err(at)?;
-                running.observe_losses(&losses);
+                running.observe_losses(losses);
                 observer
                     .minibatch_done(epoch + 1, b + 1, n_batches, &|| running.metrics(epoch + 1));
             }

@@ -18,18 +18,25 @@ const LOG2E: f32 = std::f32::consts::LOG2_E;
 const C1: f32 = 0.693_359_4;
 const C2: f32 = -2.121_944_4e-4;
 
-/// `floor(x)` for |x| < 2³¹ without a libm call (vectorises on baseline x86-64).
-#[inline(always)]
-fn floor(x: f32) -> f32 {
-    let t = x as i32 as f32;
-    if t > x { t - 1.0 } else { t }
-}
+/// 1.5·2²³: adding it to a float of magnitude < 2²² rounds it to an integer held in the low
+/// mantissa bits (no float→int conversion, so the loop vectorises).
+const ROUND_MAGIC: f32 = 12_582_912.0;
 
 /// `e^x` (Cephes expf), saturating to the normal range.
 #[inline(always)]
+#[allow(clippy::manual_clamp)] // `f32::clamp` keeps NaN handling that blocks vectorisation
 pub fn exp(x: f32) -> f32 {
-    let x = x.clamp(EXP_LO, EXP_HI);
-    let fx = floor(x * LOG2E + 0.5);
+    let x = if x < EXP_LO {
+        EXP_LO
+    } else if x > EXP_HI {
+        EXP_HI
+    } else {
+        x
+    };
+    // x = n·ln 2 + r with n = round(x / ln 2), |r| ≤ ln 2 / 2
+    let t = x * LOG2E + ROUND_MAGIC;
+    let n = (t.to_bits() as i32).wrapping_sub(ROUND_MAGIC.to_bits() as i32);
+    let fx = t - ROUND_MAGIC;
     let r = x - fx * C1 - fx * C2;
     let z = r * r;
     let mut y = 1.987_569_1e-4;
@@ -39,10 +46,8 @@ pub fn exp(x: f32) -> f32 {
     y = y * r + 1.666_666_5e-1;
     y = y * r + 0.5;
     y = y * z + r + 1.0;
-    // 2^fx by building the exponent; fx ∈ [−126, 128) keeps it normal (128 only at EXP_HI,
-    // where y < 1 compensates through the split below)
-    let n = fx as i32;
-    let half = n / 2;
+    // 2^n as two normal powers of two (n ∈ [−126, 128]; 2^128 alone would overflow)
+    let half = n >> 1;
     let p1 = f32::from_bits(((half + 127) as u32) << 23);
     let p2 = f32::from_bits(((n - half + 127) as u32) << 23);
     y * p1 * p2
@@ -80,23 +85,23 @@ pub fn ln(x: f32) -> f32 {
 pub fn ln_1p(u: f32) -> f32 {
     let v = 1.0 + u;
     let d = v - 1.0;
-    if d == 0.0 { u } else { ln(v) * (u / d) }
+    // both sides computed, then selected: keeps the loop branch-free
+    let corrected = ln(v) * (u / d);
+    if d == 0.0 { u } else { corrected }
 }
 
 /// `e^x − 1`, accurate near 0.
 #[inline(always)]
 pub fn exp_m1(x: f32) -> f32 {
-    if x.abs() < 0.5 {
-        let mut p = 1.0 / 5040.0;
-        p = p * x + 1.0 / 720.0;
-        p = p * x + 1.0 / 120.0;
-        p = p * x + 1.0 / 24.0;
-        p = p * x + 1.0 / 6.0;
-        p = p * x + 0.5;
-        x + x * x * p
-    } else {
-        exp(x) - 1.0
-    }
+    let mut p = 1.0 / 5040.0;
+    p = p * x + 1.0 / 720.0;
+    p = p * x + 1.0 / 120.0;
+    p = p * x + 1.0 / 24.0;
+    p = p * x + 1.0 / 6.0;
+    p = p * x + 0.5;
+    let series = x + x * x * p;
+    let direct = exp(x) - 1.0;
+    if x.abs() < 0.5 { series } else { direct }
 }
 
 /// `1 / (1 + e^(−a))`.
@@ -202,15 +207,21 @@ fn level() -> Level {
     })
 }
 
+// The kernels index plain slices (no iterator adapters): an adapter's `fold` is a separate
+// generic function that the compiler may not inline into the feature-enabled copies, which then
+// run unvectorised.
+
 dispatch! {
     /// `row[j] = φ(row[j] + bias[j])`.
     pub fn bias_activation(row: &mut [f32], bias: &[f32], act: Activation) {
+        let n = row.len().min(bias.len());
+        let (row, bias) = (&mut row[..n], &bias[..n]);
         match act {
-            Activation::Sigmoid => row.iter_mut().zip(bias).for_each(|(v, &b)| *v = sigmoid(*v + b)),
-            Activation::Softplus => row.iter_mut().zip(bias).for_each(|(v, &b)| *v = softplus(*v + b)),
-            Activation::Tanh => row.iter_mut().zip(bias).for_each(|(v, &b)| *v = tanh(*v + b)),
-            Activation::Relu => row.iter_mut().zip(bias).for_each(|(v, &b)| *v = (*v + b).max(0.0)),
-            Activation::Linear => row.iter_mut().zip(bias).for_each(|(v, &b)| *v += b),
+            Activation::Sigmoid => for j in 0..n { row[j] = sigmoid(row[j] + bias[j]); },
+            Activation::Softplus => for j in 0..n { row[j] = softplus(row[j] + bias[j]); },
+            Activation::Tanh => for j in 0..n { row[j] = tanh(row[j] + bias[j]); },
+            Activation::Relu => for j in 0..n { row[j] = (row[j] + bias[j]).max(0.0); },
+            Activation::Linear => for j in 0..n { row[j] += bias[j]; },
         }
     }
 }
@@ -218,16 +229,18 @@ dispatch! {
 dispatch! {
     /// `e[j] = (y[j] − t[j])·φ'(y[j])` and `sse[0] = Σ (y[j] − t[j])²`.
     pub fn residual_times_slope(e: &mut [f32], y: &[f32], t: &[f32], act: Activation, sse: &mut [f32]) {
+        let n = e.len().min(y.len()).min(t.len());
+        let (e, y, t) = (&mut e[..n], &y[..n], &t[..n]);
         let mut acc = 0.0f32;
         match act {
-            Activation::Sigmoid => for ((e, &y), &t) in e.iter_mut().zip(y).zip(t) {
-                let d = y - t; acc += d * d; *e = d * (y * (1.0 - y));
+            Activation::Sigmoid => for j in 0..n {
+                let d = y[j] - t[j]; acc += d * d; e[j] = d * (y[j] * (1.0 - y[j]));
             },
-            Activation::Softplus => for ((e, &y), &t) in e.iter_mut().zip(y).zip(t) {
-                let d = y - t; acc += d * d; *e = d * -exp_m1(-y);
+            Activation::Softplus => for j in 0..n {
+                let d = y[j] - t[j]; acc += d * d; e[j] = d * -exp_m1(-y[j]);
             },
-            _ => for ((e, &y), &t) in e.iter_mut().zip(y).zip(t) {
-                let d = y - t; acc += d * d; *e = d * slope_from_output(act, y);
+            _ => for j in 0..n {
+                let d = y[j] - t[j]; acc += d * d; e[j] = d * slope_from_output(act, y[j]);
             },
         }
         sse[0] = acc;

@@ -80,6 +80,8 @@ pub struct LearningWorkspace {
     /// Gradient scratch of f_l and g_l.
     encoder_grad: Vec<Gradient>,
     decoder_grad: Vec<Gradient>,
+    /// The losses of the last M-step.
+    losses: MStepLosses,
 }
 
 impl LearningWorkspace {
@@ -107,6 +109,10 @@ impl LearningWorkspace {
                 .iter()
                 .map(|p| Gradient::new(optimizer, &p.decoder))
                 .collect(),
+            losses: MStepLosses {
+                decoder: vec![0.0; model.depth()],
+                encoder: vec![0.0; model.depth()],
+            },
         }
     }
 }
@@ -159,13 +165,13 @@ pub fn corrupt(
 }
 
 /// One M-step on a minibatch `x` with inferred `post`: corrupt every layer, then update every
-/// map toward its local target. Returns each map's loss.
+/// map toward its local target. Returns each map's loss (kept in the workspace).
 ///
 /// Fails with [`Error::NonFinite`] naming the map whose loss is not finite; training then stops
 /// (the maps updated before it in this step are not rolled back: the checkpoint of the last
 /// completed epoch is what survives).
 #[allow(clippy::too_many_arguments)]
-pub fn m_step(
+pub fn m_step<'w>(
     dev: &Device,
     model: &mut GenerativeModel,
     x: ArrayView2<'_, f32>,
@@ -173,10 +179,10 @@ pub fn m_step(
     model_cfg: &ModelConfig,
     cfg: &LearningConfig,
     rates: &Rates,
-    ws: &mut LearningWorkspace,
+    ws: &'w mut LearningWorkspace,
     opt: &mut ModelOptimizer,
     rng: &mut Rng,
-) -> Result<MStepLosses> {
+) -> Result<&'w MStepLosses> {
     let depth = model.depth();
     let value = |l: usize| if l == 0 { x } else { post.h[l - 1].view() };
     // Corrupt x and every h_l with the same stream, in a fixed order.
@@ -188,10 +194,6 @@ pub fn m_step(
         };
         corrupt(dev, rng, c, value(l), &mut ws.corrupted[l]);
     }
-    let mut losses = MStepLosses {
-        decoder: vec![0.0; depth],
-        encoder: vec![0.0; depth],
-    };
     for l in 1..=depth {
         let pair = &mut model.pairs[l - 1];
         // decoder g_l: predicts h_{l−1} from h̃_l
@@ -209,8 +211,8 @@ pub fn m_step(
             &mut ws.decoder_err[l - 1],
             ws.row_sse.view_mut(),
         );
-        finite(delta.loss, format!("g{l} (decoder of h{l})"))?;
-        losses.decoder[l - 1] = delta.loss;
+        finite(delta.loss, || format!("g{l} (decoder of h{l})"))?;
+        ws.losses.decoder[l - 1] = delta.loss;
         opt.decoders[l - 1].apply(
             dev,
             cfg,
@@ -235,8 +237,8 @@ pub fn m_step(
             &mut ws.encoder_err[l - 1],
             ws.row_sse.view_mut(),
         );
-        finite(delta.loss, format!("f{l} (encoder of h{l})"))?;
-        losses.encoder[l - 1] = delta.loss;
+        finite(delta.loss, || format!("f{l} (encoder of h{l})"))?;
+        ws.losses.encoder[l - 1] = delta.loss;
         opt.encoders[l - 1].apply(
             dev,
             cfg,
@@ -246,15 +248,15 @@ pub fn m_step(
             &mut ws.encoder_grad[l - 1],
         );
     }
-    Ok(losses)
+    Ok(&ws.losses)
 }
 
-fn finite(loss: f64, map: String) -> Result<()> {
+fn finite(loss: f64, map: impl FnOnce() -> String) -> Result<()> {
     if loss.is_finite() {
         Ok(())
     } else {
         Err(Error::NonFinite {
-            layer: map,
+            layer: map(),
             step: "the M-step".into(),
         })
     }

@@ -1,0 +1,84 @@
+//! Recording the GEMM shapes a computation uses, so that a benchmark can time exactly those
+//! shapes (with the same operand layouts) and compare a whole step's throughput with them; and
+//! knowing when a GEMM is executing (for allocation tests).
+
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+
+/// One GEMM call: `C[m×n] = A[m×k]·B[k×n]`, with whether A and B were passed transposed
+/// (column-major views of row-major storage).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct GemmShape {
+    /// Rows of C.
+    pub m: usize,
+    /// Inner dimension.
+    pub k: usize,
+    /// Columns of C.
+    pub n: usize,
+    /// A is a transposed view.
+    pub a_transposed: bool,
+    /// B is a transposed view.
+    pub b_transposed: bool,
+}
+
+impl GemmShape {
+    /// 2·m·k·n.
+    pub fn flops(&self) -> f64 {
+        2.0 * self.m as f64 * self.k as f64 * self.n as f64
+    }
+}
+
+static IN_FLIGHT: AtomicUsize = AtomicUsize::new(0);
+
+/// Number of GEMM calls executing right now. The `gemm` crate allocates its packing buffers
+/// inside each call; tests that check that the rest of a step allocates nothing ignore
+/// allocations made while this is non-zero.
+pub fn gemm_in_flight() -> usize {
+    IN_FLIGHT.load(Ordering::SeqCst)
+}
+
+/// Marks a GEMM call as executing until dropped.
+pub(super) struct GemmInFlight;
+
+impl GemmInFlight {
+    pub(super) fn enter() -> Self {
+        IN_FLIGHT.fetch_add(1, Ordering::SeqCst);
+        Self
+    }
+}
+
+impl Drop for GemmInFlight {
+    fn drop(&mut self) {
+        IN_FLIGHT.fetch_sub(1, Ordering::SeqCst);
+    }
+}
+
+static RECORDING: AtomicBool = AtomicBool::new(false);
+static CALLS: Mutex<Vec<GemmShape>> = Mutex::new(Vec::new());
+
+pub(super) fn record(m: usize, k: usize, n: usize, a_transposed: bool, b_transposed: bool) {
+    if RECORDING.load(Ordering::Relaxed)
+        && let Ok(mut calls) = CALLS.lock()
+    {
+        calls.push(GemmShape {
+            m,
+            k,
+            n,
+            a_transposed,
+            b_transposed,
+        });
+    }
+}
+
+/// Runs `f` and returns every GEMM it called, in order (recording is process-wide: run it
+/// alone).
+pub fn recorded<R>(f: impl FnOnce() -> R) -> (R, Vec<GemmShape>) {
+    if let Ok(mut calls) = CALLS.lock() {
+        calls.clear();
+    }
+    RECORDING.store(true, Ordering::SeqCst);
+    let out = f();
+    RECORDING.store(false, Ordering::SeqCst);
+    let calls = CALLS.lock().map(|c| c.clone()).unwrap_or_default();
+    (out, calls)
+}

@@ -1,0 +1,104 @@
+//! Oracle: counting. The training loop must not allocate per minibatch: its buffers are made
+//! once and reused. A counting global allocator records every allocation made while no GEMM is
+//! executing (the `gemm` crate allocates its packing buffers inside each call, which we cannot
+//! change from outside); training on twice as many minibatches must then allocate exactly as
+//! often. A stray `to_owned()` or `collect()` in the hot loop would make the counts differ.
+
+mod common;
+
+use std::alloc::{GlobalAlloc, Layout, System};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+
+use bpdl::Device;
+use bpdl::backend::shapes::gemm_in_flight;
+use bpdl::train::{self, EpochMetrics, TrainObserver, TrainState};
+
+struct Counting;
+
+static COUNTING: AtomicBool = AtomicBool::new(false);
+static ALLOCATIONS: AtomicUsize = AtomicUsize::new(0);
+
+// SAFETY: delegates to the system allocator; only counts.
+unsafe impl GlobalAlloc for Counting {
+    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
+        if COUNTING.load(Ordering::Relaxed) && gemm_in_flight() == 0 {
+            ALLOCATIONS.fetch_add(1, Ordering::Relaxed);
+        }
+        // SAFETY: same contract as the caller's.
+        unsafe { System.alloc(layout) }
+    }
+    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
+        // SAFETY: same contract as the caller's.
+        unsafe { System.dealloc(ptr, layout) }
+    }
+    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
+        if COUNTING.load(Ordering::Relaxed) && gemm_in_flight() == 0 {
+            ALLOCATIONS.fetch_add(1, Ordering::Relaxed);
+        }
+        // SAFETY: same contract as the caller's.
+        unsafe { System.realloc(ptr, layout, new_size) }
+    }
+}
+
+#[global_allocator]
+static GLOBAL: Counting = Counting;
+
+/// The counters are process-wide: the tests of this file take turns.
+static TURN: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
+struct Quiet;
+impl TrainObserver for Quiet {
+    fn epoch_done(&mut self, _: &EpochMetrics, _: &TrainState) -> bpdl::Result<()> {
+        Ok(())
+    }
+}
+
+fn allocations_for(minibatches: usize, dev: &Device) -> usize {
+    let mut config = common::small_config(64, 16);
+    config.train.batch_size = 10;
+    config.train.epochs = 1;
+    config.inference.noise_std = 0.01;
+    let data = common::manifold_data(10 * minibatches, 32, 3, 1);
+    let mut state = TrainState::new(&config, 32);
+    ALLOCATIONS.store(0, Ordering::SeqCst);
+    COUNTING.store(true, Ordering::SeqCst);
+    train::train(dev, data.view(), &config, &mut state, &mut Quiet).unwrap();
+    COUNTING.store(false, Ordering::SeqCst);
+    ALLOCATIONS.load(Ordering::SeqCst)
+}
+
+#[test]
+fn training_on_more_minibatches_allocates_no_more() {
+    let _turn = TURN.lock().unwrap_or_else(|e| e.into_inner());
+    for threads in [1, 2] {
+        let dev = Device::cpu(threads).unwrap();
+        allocations_for(4, &dev); // warm up thread-local and pool state
+        let few = allocations_for(8, &dev);
+        let many = allocations_for(16, &dev);
+        assert_eq!(
+            few, many,
+            "{threads} threads: {few} allocations for 8 minibatches, {many} for 16"
+        );
+    }
+}
+
+/// The paper-sized E-step + M-step on one minibatch, once warm, allocates nothing at all
+/// outside GEMM calls.
+#[test]
+fn a_warm_training_step_allocates_nothing() {
+    let _turn = TURN.lock().unwrap_or_else(|e| e.into_inner());
+    for threads in [1, 2] {
+        let dev = Device::cpu(threads).unwrap();
+        let w = bpdl::bench::Workload::paper(100);
+        let mut s = w.state();
+        dev.install(|| {
+            s.train_step(&dev);
+            ALLOCATIONS.store(0, Ordering::SeqCst);
+            COUNTING.store(true, Ordering::SeqCst);
+            s.train_step(&dev);
+            s.train_step(&dev);
+            COUNTING.store(false, Ordering::SeqCst);
+        });
+        assert_eq!(ALLOCATIONS.load(Ordering::SeqCst), 0, "{threads} threads");
+    }
+}
