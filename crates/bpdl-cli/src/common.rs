@@ -88,3 +88,8 @@ pub fn spinner(message: &str) -> ProgressBar {
     bar.enable_steady_tick(std::time::Duration::from_millis(120));
     bar
 }
+
+/// The output folder: `--out`, else `default`.
+pub fn out_dir(global: &Global, default: &str) -> PathBuf {
+    global.out.clone().unwrap_or_else(|| PathBuf::from(default))
+}

@@ -44,6 +44,8 @@ pub enum Command {
         #[command(subcommand)]
         action: commands::data::DataCommand,
     },
+    /// The paper's results end to end: train, sample, Parzen table, Figs. 1 and 3–5, report.
+    Reproduce(commands::reproduce::ReproduceArgs),
     /// Train the paper's generative model by variational EM (Algorithm 2 TRAIN).
     Train(commands::train::TrainArgs),
     /// Run inference on a split and record log p(x,h) per iteration (the paper's Fig. 4).
@@ -57,6 +59,8 @@ pub enum Command {
     },
     /// Measure GEMM, training, inference, sampling and Parzen throughput on this machine.
     Bench(commands::bench::BenchArgs),
+    /// Train every combination of a few config values and score each with the Parzen protocol.
+    Sweep(commands::sweep::SweepArgs),
     /// Fig. 1: the STDP window from ΔW = η·S_pre·dV_post/dt, and the delta-rule demonstration.
     Stdp(commands::stdp::StdpArgs),
 }
@@ -65,11 +69,13 @@ fn main() -> std::process::ExitCode {
     let cli = Cli::parse();
     let result = match &cli.command {
         Command::Data { action } => commands::data::run(&cli.global, action),
+        Command::Reproduce(args) => commands::reproduce::run(&cli.global, args),
         Command::Train(args) => commands::train::run(&cli.global, args),
         Command::Infer(args) => commands::infer::run(&cli.global, args),
         Command::Sample(args) => commands::sample::run(&cli.global, args),
         Command::Eval { what } => commands::eval::run(&cli.global, what),
         Command::Bench(args) => commands::bench::run(&cli.global, args),
+        Command::Sweep(args) => commands::sweep::run(&cli.global, args),
         Command::Stdp(args) => commands::stdp::run(&cli.global, args),
     };
     match result {

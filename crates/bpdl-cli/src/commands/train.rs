@@ -37,30 +37,15 @@ pub fn resolve_config(global: &Global, file: Option<&Path>, set: &[String]) -> R
 
 pub fn run(global: &Global, args: &TrainArgs) -> Result<()> {
     let dev = Device::cpu(global.threads)?;
-    let (config, resumed, out) = match &args.resume {
+    let (config, out) = match &args.resume {
         Some(dir) => {
             let ckpt = dir.join(checkpoint::FILE_NAME);
-            let (state, saved) = checkpoint::load(&ckpt)?;
+            let (_, saved) = checkpoint::load(&ckpt)?;
             let mut overrides = args.set.clone();
             if let Some(seed) = global.seed {
                 overrides.push(format!("seed={seed}"));
             }
-            let config = apply_overrides(&saved, &overrides)?;
-            if config.model != saved.model || config.seed != saved.seed || config.data != saved.data
-            {
-                bail!(
-                    "--resume {}: the model, data and seed of a run cannot change (only e.g. \
-                     train.epochs)",
-                    dir.display()
-                );
-            }
-            eprintln!(
-                "resuming {} after epoch {} of {}",
-                dir.display(),
-                state.epochs_done,
-                config.train.epochs
-            );
-            (config, Some(state), dir.clone())
+            (apply_overrides(&saved, &overrides)?, dir.clone())
         }
         None => {
             let config = resolve_config(global, args.config.as_deref(), &args.set)?;
@@ -75,36 +60,69 @@ pub fn run(global: &Global, args: &TrainArgs) -> Result<()> {
                     out.display()
                 );
             }
-            (config, None, out)
+            (config, out)
         }
     };
     let data = common::load_dataset(global, config.data.dataset)?;
+    train_into(&dev, &config, &data, &out)?;
+    Ok(())
+}
+
+/// Trains `config` into the run folder `out`: continues the checkpoint there when there is one
+/// (its model, data and seed must match `config`; more epochs may be asked for), starts afresh
+/// otherwise. Returns the final state and the seconds spent training in this call.
+pub fn train_into(
+    dev: &Device,
+    config: &Config,
+    data: &bpdl::data::Mnist,
+    out: &Path,
+) -> Result<(TrainState, f64)> {
     let images = data.train.head(config.data.train_limit).images;
-    let mut state = match resumed {
-        Some(state) => {
-            if state.model.input_size() != data.pixels() {
-                bail!(
-                    "the checkpoint's model reads {} inputs but {} images have {}",
-                    state.model.input_size(),
-                    config.data.dataset,
-                    data.pixels()
-                );
-            }
-            state
+    let ckpt = out.join(checkpoint::FILE_NAME);
+    let (mut state, mut run_dir) = if ckpt.exists() {
+        let (state, saved) = checkpoint::load(&ckpt)?;
+        if config.model != saved.model || config.seed != saved.seed || config.data != saved.data {
+            bail!(
+                "{}: the checkpoint there was trained with another model, data or seed; the \
+                 model, data and seed of a run cannot change (only e.g. train.epochs)",
+                out.display()
+            );
         }
-        None => TrainState::new(&config, data.pixels()),
-    };
-    let mut run_dir = if args.resume.is_some() {
-        RunDir::open(&out)?
+        if state.model.input_size() != data.pixels() {
+            bail!(
+                "the checkpoint's model reads {} inputs but {} images have {}",
+                state.model.input_size(),
+                config.data.dataset,
+                data.pixels()
+            );
+        }
+        if state.epochs_done < config.train.epochs || state.model.top_prior.is_none() {
+            eprintln!(
+                "resuming {} after epoch {} of {}",
+                out.display(),
+                state.epochs_done,
+                config.train.epochs
+            );
+        }
+        bpdl::run::write_atomic(
+            &out.join(bpdl::run::files::CONFIG),
+            bpdl::config::to_toml_string(config)?.as_bytes(),
+        )?;
+        (state, RunDir::open(out)?)
     } else {
+        let dev_threads = dev.threads();
         let info = RunInfo {
             provenance: common::provenance(),
             seed: config.seed,
-            threads: dev.threads(),
+            threads: dev_threads,
             started_unix_s: bpdl::run::unix_now(),
         };
-        RunDir::create(&out, &bpdl::config::to_toml_string(&config)?, &info)?
+        let run_dir = RunDir::create(out, &bpdl::config::to_toml_string(config)?, &info)?;
+        (TrainState::new(config, data.pixels()), run_dir)
     };
+    if state.epochs_done >= config.train.epochs && state.model.top_prior.is_some() {
+        return Ok((state, 0.0));
+    }
     eprintln!(
         "training {} parameters on {} {} images ({} epochs of {} minibatches, {} threads) into {}",
         state.model.parameter_count(),
@@ -118,17 +136,14 @@ pub fn run(global: &Global, args: &TrainArgs) -> Result<()> {
     let started = std::time::Instant::now();
     let mut progress = Progress {
         run: &mut run_dir,
-        config: &config,
+        config,
         bar: None,
     };
-    bpdl::train::train(&dev, images.view(), &config, &mut state, &mut progress)
+    bpdl::train::train(dev, images.view(), config, &mut state, &mut progress)
         .with_context(|| format!("training in {}", out.display()))?;
-    eprintln!(
-        "done in {:.1}s: {}",
-        started.elapsed().as_secs_f64(),
-        out.join(checkpoint::FILE_NAME).display()
-    );
-    Ok(())
+    let seconds = started.elapsed().as_secs_f64();
+    eprintln!("done in {seconds:.1}s: {}", ckpt.display());
+    Ok((state, seconds))
 }
 
 pub fn apply_overrides(saved: &Config, overrides: &[String]) -> Result<Config> {

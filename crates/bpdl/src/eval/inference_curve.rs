@@ -23,6 +23,9 @@ pub struct InferenceCurve {
     pub log_pxh_mean: Vec<f64>,
     /// Standard error of the mean (sd / √n).
     pub log_pxh_se: Vec<f64>,
+    /// Mean of the first term alone, `log p(x | h_1) + const = −½‖x − g_1(h_1)‖²` (the rest of
+    /// `log p(x, h)` is the latent layers' terms).
+    pub log_px_given_h1_mean: Vec<f64>,
     /// The curves of the first few examples.
     pub example_curves: Vec<Vec<f64>>,
     /// Mean squared error per pixel between x and g_1(h_1) after the last iteration.
@@ -44,6 +47,7 @@ pub fn inference_curve(
 ) -> Result<InferenceCurve> {
     let steps = params.steps;
     let (mut sum, mut sum_sq) = (vec![0.0f64; steps + 1], vec![0.0f64; steps + 1]);
+    let mut x_term = vec![0.0f64; steps + 1];
     let mut example_curves = vec![Vec::with_capacity(steps + 1); keep.min(images.nrows())];
     let (mut sse_end, mut sse_start) = (0.0f64, 0.0f64);
     let batch = batch.max(1);
@@ -55,6 +59,7 @@ pub fn inference_curve(
         inference::feed_forward(dev, model, x, &mut ws, &mut post);
         sse_start += squared_error(x, ws.reconstruction(0).view());
         let mut record = |t: usize, ws: &InferenceWorkspace| {
+            x_term[t] -= 0.5 * squared_error(x, ws.reconstruction(0).view());
             for (i, &v) in ws.log_pxh().iter().enumerate() {
                 sum[t] += v;
                 sum_sq[t] += v * v;
@@ -93,6 +98,7 @@ pub fn inference_curve(
         steps,
         log_pxh_mean: mean,
         log_pxh_se: se,
+        log_px_given_h1_mean: x_term.iter().map(|s| s / n).collect(),
         example_curves,
         recon_mse: sse_end / cells,
         recon_mse_start: sse_start / cells,

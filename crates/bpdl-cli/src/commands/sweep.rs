@@ -1,0 +1,162 @@
+//! `bpdl sweep`: train every combination of a few config values and score each model with the
+//! Parzen protocol (GENERATE and ancestral samples); one JSON line per model in `sweep.jsonl`.
+//! Folders are reused, so an interrupted sweep continues where it stopped.
+
+use std::path::PathBuf;
+
+use anyhow::{Result, bail};
+use bpdl::Device;
+use bpdl::eval::parzen;
+use bpdl::sampling::{self, Method};
+use serde::Serialize;
+
+use crate::Global;
+use crate::common;
+
+#[derive(Debug, clap::Args)]
+pub struct SweepArgs {
+    /// A key and the values to try, e.g. --vary learning.lr=0.005,0.01,0.02 (repeatable: every
+    /// combination is trained). List values are written with `;` between elements.
+    #[arg(long, value_name = "KEY=V1,V2,...", required = true)]
+    pub vary: Vec<String>,
+    /// Overrides shared by every run (repeatable).
+    #[arg(long = "set", value_name = "KEY=VALUE")]
+    pub set: Vec<String>,
+    /// Base config file.
+    #[arg(long)]
+    pub config: Option<PathBuf>,
+    /// Samples per sampler for the Parzen estimate.
+    #[arg(long, default_value_t = 10_000)]
+    pub samples: usize,
+}
+
+#[derive(Serialize)]
+struct Line {
+    run: String,
+    overrides: Vec<String>,
+    generate: parzen::ParzenScore,
+    ancestral: parzen::ParzenScore,
+    train_seconds: f64,
+    final_epoch: Option<bpdl::train::EpochMetrics>,
+}
+
+pub fn run(global: &Global, args: &SweepArgs) -> Result<()> {
+    let dev = Device::cpu(global.threads)?;
+    let out = common::out_dir(global, "runs/sweep");
+    let mut axes: Vec<(String, Vec<String>)> = Vec::new();
+    for v in &args.vary {
+        let Some((key, values)) = v.split_once('=') else {
+            bail!("--vary `{v}`: expected KEY=V1,V2,...");
+        };
+        let values: Vec<String> = values.split(',').map(|s| s.replace(';', ",")).collect();
+        axes.push((key.trim().to_string(), values));
+    }
+    let mut combos: Vec<Vec<String>> = vec![Vec::new()];
+    for (key, values) in &axes {
+        combos = combos
+            .into_iter()
+            .flat_map(|c| {
+                values.iter().map(move |v| {
+                    let mut c = c.clone();
+                    c.push(format!("{key}={v}"));
+                    c
+                })
+            })
+            .collect();
+    }
+    // validate every combination before spending hours on the first
+    let mut configs = Vec::new();
+    for combo in &combos {
+        let mut overrides = args.set.clone();
+        overrides.extend(combo.iter().cloned());
+        configs.push(super::train::resolve_config(
+            global,
+            args.config.as_deref(),
+            &overrides,
+        )?);
+    }
+    let data = common::load_dataset(global, configs[0].data.dataset)?;
+    let base = super::train::resolve_config(global, args.config.as_deref(), &args.set)?;
+    let mut log = bpdl::run::RunDir::create(
+        &out,
+        &format!(
+            "# bpdl sweep: every combination of {:?} on top of this config\n{}",
+            args.vary,
+            bpdl::config::to_toml_string(&base)?
+        ),
+        &bpdl::run::RunInfo {
+            provenance: common::provenance(),
+            seed: configs[0].seed,
+            threads: dev.threads(),
+            started_unix_s: bpdl::run::unix_now(),
+        },
+    )?;
+    let mut results = Vec::new();
+    for (i, (combo, config)) in combos.iter().zip(&configs).enumerate() {
+        let name = format!("{:02}-{}", i + 1, slug(&combo.join(",")));
+        let dir = out.join(&name);
+        eprintln!("[{}/{}] {}", i + 1, combos.len(), combo.join(" "));
+        let (state, train_seconds) = super::train::train_into(&dev, config, &data, &dir)?;
+        let validation = data.validation.head(1000);
+        let score = |method: Method| -> Result<parzen::ParzenScore> {
+            let mut rng = bpdl::rng::Seed(config.seed).stream(&format!("sample-{}", method.name()));
+            let s = dev.install(|| {
+                sampling::sample(&dev, &state.model, method, args.samples, config, &mut rng)
+            })?;
+            let (score, _) = parzen::evaluate(
+                &dev,
+                s.view(),
+                validation.images.view(),
+                data.test.images.view(),
+                None,
+            )?;
+            Ok(score)
+        };
+        let generate = score(Method::Generate)?;
+        let ancestral = score(Method::Ancestral)?;
+        eprintln!(
+            "    GENERATE {:.1} ± {:.1} (σ {:.3}), ancestral {:.1} ± {:.1}",
+            generate.mean, generate.se, generate.sigma, ancestral.mean, ancestral.se
+        );
+        let line = Line {
+            run: name,
+            overrides: combo.clone(),
+            generate,
+            ancestral,
+            train_seconds,
+            final_epoch: last_metrics(&dir),
+        };
+        log.log(&line)?;
+        results.push(line);
+    }
+    results.sort_by(|a, b| b.generate.mean.total_cmp(&a.generate.mean));
+    println!("{:>9} {:>9}  run", "GENERATE", "ancestral");
+    for r in &results {
+        println!(
+            "{:>9.1} {:>9.1}  {}",
+            r.generate.mean,
+            r.ancestral.mean,
+            r.overrides.join(" ")
+        );
+    }
+    Ok(())
+}
+
+fn slug(s: &str) -> String {
+    s.chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == '.' || c == '=' {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect()
+}
+
+fn last_metrics(dir: &std::path::Path) -> Option<bpdl::train::EpochMetrics> {
+    let text = std::fs::read_to_string(dir.join(bpdl::run::files::METRICS)).ok()?;
+    text.lines()
+        .last()
+        .and_then(|l| serde_json::from_str(l).ok())
+}
