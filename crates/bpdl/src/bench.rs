@@ -16,7 +16,7 @@ use crate::backend::{Device, Matrix};
 use crate::config::{Config, InferenceConfig};
 use crate::error::Result;
 use crate::eval::parzen;
-use crate::inference::{self, Evidence, InferenceWorkspace, Posterior};
+use crate::inference::{self, InferenceWorkspace, Posterior};
 use crate::learning::{self, LearningWorkspace, ModelOptimizer};
 use crate::model::GenerativeModel;
 use crate::model::TopPrior;
@@ -120,20 +120,16 @@ pub struct WorkloadState<'a> {
 impl WorkloadState<'_> {
     /// One E-step (feed-forward + N iterations) on the minibatch.
     pub fn e_step(&mut self, dev: &Device) {
-        let x = self.w.x.view();
-        inference::feed_forward(dev, &self.model, x, &mut self.inf, &mut self.post);
         // A fresh random model can produce non-finite values only through a bug; benchmarks
         // ignore the result either way.
-        let _ = inference::iterate(
+        let _ = inference::e_step(
             dev,
             &self.model,
-            Evidence::Full(x),
+            self.w.x.view(),
             &self.w.config.inference,
             &mut self.inf,
             &mut self.post,
             &mut self.rng,
-            false,
-            None,
         );
     }
 

@@ -35,8 +35,10 @@ pub fn save(path: &Path, state: &TrainState, config: &Config) -> Result<()> {
     w.meta("epochs_done", state.epochs_done.to_string());
     w.meta(
         "rng",
-        serde_json::to_string(&state.rngs).map_err(|e| {
-            crate::Error::config("(rng)", format!("cannot serialise RNG state: {e}"))
+        serde_json::to_string(&state.rngs).map_err(|e| crate::Error::Checkpoint {
+            path: path.to_path_buf(),
+            problem: format!("cannot serialise the random streams: {e}"),
+            hint: "report this as a bug".into(),
         })?,
     );
     for (i, pair) in state.model.pairs.iter().enumerate() {
@@ -87,7 +89,8 @@ pub fn load(path: &Path) -> Result<(TrainState, Config)> {
     if format != FORMAT {
         return Err(r.error(format!("format `{format}`, expected `{FORMAT}`")));
     }
-    let config: Config = config::from_toml_str(r.meta("config")?)?;
+    let config: Config = config::from_toml_str(r.meta("config")?)
+        .map_err(|e| r.error(format!("the stored config is not valid for this bpdl: {e}")))?;
     let sizes: Vec<usize> = r
         .meta("sizes")?
         .split(',')

@@ -86,6 +86,13 @@ impl Posterior {
     pub fn batch(&self) -> usize {
         self.h.first().map_or(0, |h| h.nrows())
     }
+
+    /// Makes room for `batch` examples (reallocating only when the size changes).
+    pub fn ensure(&mut self, model: &GenerativeModel, batch: usize) {
+        if self.batch() != batch || self.h.len() != model.depth() {
+            *self = Self::zeros(model, batch);
+        }
+    }
 }
 
 /// Buffers reused across calls, so that inference allocates nothing.
@@ -135,12 +142,54 @@ impl InferenceWorkspace {
         &self.filled
     }
 
-    fn check_batch(&self, batch: usize) {
-        assert_eq!(
-            self.log_pxh.len(),
-            batch,
-            "inference workspace built for another batch size"
-        );
+    /// Makes room for `batch` examples (reallocating only when the size changes).
+    pub fn ensure(&mut self, model: &GenerativeModel, batch: usize) {
+        if self.log_pxh.len() != batch || self.recon.len() != model.depth() {
+            *self = Self::new(model, batch);
+        }
+    }
+
+    /// The buffers must have been made for this model and batch size.
+    fn check(
+        &self,
+        model: &GenerativeModel,
+        post: &Posterior,
+        x: ArrayView2<'_, f32>,
+    ) -> Result<()> {
+        let shape_error = |expected: String, got: String| Error::Shape {
+            op: "inference",
+            expected,
+            got,
+        };
+        if x.ncols() != model.input_size() {
+            return Err(shape_error(
+                format!("inputs of {} values", model.input_size()),
+                format!("inputs of {} values", x.ncols()),
+            ));
+        }
+        let ws_ok = self.log_pxh.len() == x.nrows()
+            && self.recon.len() == model.depth()
+            && self
+                .recon
+                .iter()
+                .zip(&model.sizes)
+                .all(|(r, &n)| r.ncols() == n);
+        let post_ok = post.h.len() == model.depth()
+            && post
+                .h
+                .iter()
+                .zip(&model.sizes[1..])
+                .all(|(h, &n)| h.dim() == (x.nrows(), n));
+        if !ws_ok || !post_ok {
+            return Err(shape_error(
+                format!(
+                    "workspace and posterior for {} examples of this model",
+                    x.nrows()
+                ),
+                format!("buffers for {} examples", self.log_pxh.len()),
+            ));
+        }
+        Ok(())
     }
 }
 
@@ -152,8 +201,8 @@ pub fn feed_forward(
     x: ArrayView2<'_, f32>,
     ws: &mut InferenceWorkspace,
     post: &mut Posterior,
-) {
-    ws.check_batch(x.nrows());
+) -> Result<()> {
+    ws.check(model, post, x)?;
     for (l, pair) in model.pairs.iter().enumerate() {
         let (done, rest) = post.h.split_at_mut(l);
         let below = if l == 0 { x } else { done[l - 1].view() };
@@ -161,6 +210,7 @@ pub fn feed_forward(
         ws.bottom_up[l].assign(&rest[0]);
     }
     reconstruct(dev, model, x, ws, post);
+    Ok(())
 }
 
 /// Recomputes the reconstructions `g_l(h_l)` and `log p(x, h)` for the current `post` (call it
@@ -171,11 +221,13 @@ pub fn refresh(
     x: ArrayView2<'_, f32>,
     ws: &mut InferenceWorkspace,
     post: &Posterior,
-) {
+) -> Result<()> {
+    ws.check(model, post, x)?;
     if let Some(f1) = model.pairs.first() {
         f1.encoder.forward(dev, x, ws.bottom_up[0].view_mut());
     }
     reconstruct(dev, model, x, ws, post);
+    Ok(())
 }
 
 /// `g_l(h_l)` for every layer, then `log p(x, h)`.
@@ -212,7 +264,16 @@ pub fn iterate(
     mut on_iteration: Option<IterationHook<'_>>,
 ) -> Result<()> {
     let x = evidence.x();
-    ws.check_batch(x.nrows());
+    ws.check(model, post, x)?;
+    if let Evidence::Partial { visible, .. } = evidence
+        && visible.dim() != x.dim()
+    {
+        return Err(Error::Shape {
+            op: "in-painting",
+            expected: format!("a visibility mask of shape {:?}", x.dim()),
+            got: format!("{:?}", visible.dim()),
+        });
+    }
     let depth = model.depth();
     for t in 1..=params.steps {
         for l in (0..depth).rev() {
@@ -253,7 +314,11 @@ pub fn iterate(
         if track || t == params.steps {
             let below = match evidence {
                 Evidence::Full(x) => x,
-                Evidence::Partial { .. } => ws.filled.view(),
+                Evidence::Partial { x, visible } => {
+                    // complete x with the reconstruction of the updated h_1
+                    dev.fill_missing(ws.filled.view_mut(), x, visible, ws.recon[0].view());
+                    ws.filled.view()
+                }
             };
             log_joint_from_reconstructions(dev, below, &post.h, &ws.recon, ws.log_pxh.view_mut());
             if let Some(f) = on_iteration.as_deref_mut() {
@@ -274,7 +339,7 @@ pub fn e_step(
     post: &mut Posterior,
     rng: &mut Rng,
 ) -> Result<()> {
-    feed_forward(dev, model, x, ws, post);
+    feed_forward(dev, model, x, ws, post)?;
     iterate(
         dev,
         model,

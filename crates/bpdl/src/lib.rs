@@ -21,6 +21,11 @@
 //! | variational EM loop, top prior (§3, §8) | [`train`] | [`train::train`], [`train::fit_top_prior`] |
 //! | health of the codes (spec §5.2) | [`diagnostics`] | [`diagnostics::LayerStats`] |
 //! | Fig. 4: log p(x, h) over inference | [`eval`] | [`eval::inference_curve()`] |
+//! | GENERATE, ancestral sampling, the joint-DAE chain (§5, §8, Algorithm 2; Fig. 3) | [`sampling`] | [`sampling::generate`], [`sampling::ancestral`], [`sampling::joint_dae`] |
+//! | Parzen-window log-likelihood (§8, Breuleux et al. 2011 protocol) | [`eval::parzen`] | [`eval::parzen::evaluate`], [`eval::parzen::log_densities`] |
+//! | in-painting with clamped visible pixels (§8, Fig. 5) | [`eval::inpainting`] | [`eval::inpainting::inpaint`] |
+//! | the whole evaluation, the report | [`reproduce`], [`report`] | [`reproduce::evaluate`], [`report::Report`] |
+//! | speed: FLOP counts, benchmark workloads | [`bench`] | [`bench::run`], [`bench::Workload`] |
 //! | checkpoints (safetensors) | [`checkpoint`], [`tensor_file`] | [`checkpoint::save`], [`checkpoint::load`] |
 //! | configuration, defaults with sources | [`config`] | [`Config`], [`config::resolve`] |
 //! | run folders, provenance | [`run`] | [`run::RunDir`] |

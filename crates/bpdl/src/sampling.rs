@@ -1,5 +1,12 @@
 //! Three ways to draw samples from a trained model (paper §5, §8, Algorithm 2).
 //!
+//! ```text
+//! ancestral:  h_L ~ N(μ, diag(4σ²)),   x = g_1(g_2(… g_L(h_L)))
+//! GENERATE:   x ← ancestral;  repeat K times:  h ← INFERENCE(x, α = 0.3);  x ← g_1(h_1)
+//! joint DAE:  repeat:  x ← g_1(h̃_1);  h_k ← f_k(h̃_{k−1}) or g_{k+1}(h̃_{k+1}) (prob. ½ each);
+//!             h_L ← f_L(h̃_{L−1})                                          (Eqs. 9–11)
+//! ```
+//!
 //! * [`ancestral`]: `h_L ~ p(h_L)`, then the decoders' means down to x:
 //!   `x = g_1(g_2(…g_L(h_L)))` — the directed model alone (the paper's baseline, Parzen 126).
 //! * [`generate`]: GENERATE of Algorithm 2 — an ancestral start, then K rounds of
@@ -18,8 +25,9 @@ use rand::RngExt;
 
 use crate::backend::{Device, Matrix, noise};
 use crate::config::{Config, InferenceConfig};
+use crate::data::batches::batches;
 use crate::error::{Error, Result};
-use crate::inference::{self, Evidence, InferenceWorkspace, Posterior};
+use crate::inference::{self, InferenceWorkspace, Posterior};
 use crate::learning::corrupt;
 use crate::model::{GenerativeModel, TopPrior};
 use crate::rng::Rng;
@@ -116,27 +124,16 @@ pub fn generate(
     rng: &mut Rng,
 ) -> Result<Matrix> {
     let mut x = ancestral(dev, model, n, rng)?;
-    for start in (0..n).step_by(batch.max(1)) {
-        let end = (start + batch.max(1)).min(n);
-        let mut ws = InferenceWorkspace::new(model, end - start);
-        let mut post = Posterior::zeros(model, end - start);
-        let mut xb = x.slice(ndarray::s![start..end, ..]).to_owned();
+    let mut ws = InferenceWorkspace::new(model, batch.max(1));
+    let mut post = Posterior::zeros(model, batch.max(1));
+    for range in batches(n, batch) {
+        ws.ensure(model, range.len());
+        post.ensure(model, range.len());
+        let mut xb = x.slice_mut(ndarray::s![range, ..]);
         for _ in 0..rounds {
-            inference::feed_forward(dev, model, xb.view(), &mut ws, &mut post);
-            inference::iterate(
-                dev,
-                model,
-                Evidence::Full(xb.view()),
-                params,
-                &mut ws,
-                &mut post,
-                rng,
-                false,
-                None,
-            )?;
+            inference::e_step(dev, model, xb.view(), params, &mut ws, &mut post, rng)?;
             xb.assign(ws.reconstruction(0));
         }
-        x.slice_mut(ndarray::s![start..end, ..]).assign(&xb);
     }
     Ok(x)
 }
@@ -155,13 +152,7 @@ pub fn joint_dae(
     let mut layers = ancestral_layers(dev, model, n, rng)?;
     let mut noisy: Vec<Matrix> = model.sizes.iter().map(|&w| Matrix::zeros((n, w))).collect();
     let mut from_above = Matrix::zeros((0, 0));
-    let corruption = |l: usize| {
-        if l == 0 {
-            config.model.input_corruption
-        } else {
-            config.model.layers[l - 1].corruption
-        }
-    };
+    let corruption = |l: usize| config.model.corruption(l);
     for _ in 0..steps {
         for l in 0..=depth {
             // Eq. 10/11: the neighbours are corrupted as in training
@@ -222,6 +213,16 @@ pub fn sample(
     config: &Config,
     rng: &mut Rng,
 ) -> Result<Matrix> {
+    let sizes: Vec<usize> = config.model.layers.iter().map(|l| l.size).collect();
+    if sizes != model.sizes[1..] {
+        return Err(Error::config(
+            "model.layers",
+            format!(
+                "sizes {sizes:?} do not describe the model being sampled ({:?})",
+                &model.sizes[1..]
+            ),
+        ));
+    }
     match method {
         Method::Ancestral => ancestral(dev, model, n, rng),
         Method::Generate => {

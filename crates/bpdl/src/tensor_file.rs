@@ -49,8 +49,8 @@ impl TensorWriter {
                 TensorView::new(Dtype::F32, shape.clone(), bytes)
                     .map(|v| (name.clone(), v))
                     .map_err(|e| Error::Checkpoint {
-                        path: PathBuf::from(name),
-                        problem: format!("cannot encode tensor: {e}"),
+                        path: PathBuf::from("(memory)"),
+                        problem: format!("cannot encode tensor `{name}`: {e}"),
                         hint: "report this as a bug".into(),
                     })
             })

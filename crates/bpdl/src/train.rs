@@ -20,7 +20,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::backend::{Device, Matrix};
 use crate::config::{Config, Optimizer};
-use crate::data::batches::{epoch_order, gather_rows};
+use crate::data::batches::{batches, epoch_order, gather_rows};
 use crate::diagnostics::LayerStats;
 use crate::error::{Error, Result};
 use crate::inference::{self, Evidence, InferenceWorkspace, Posterior};
@@ -123,6 +123,7 @@ pub fn train(
     state: &mut TrainState,
     observer: &mut (dyn TrainObserver + Send),
 ) -> Result<()> {
+    check_compatible(images, config, state)?;
     let batch = config.train.batch_size;
     let n_batches = images.nrows() / batch;
     if n_batches == 0 {
@@ -147,7 +148,8 @@ pub fn train(
                 let at = |e: Error| locate(e, epoch + 1, b + 1);
                 gather_rows(images, rows, buffers.x.view_mut());
                 let x = buffers.x.view();
-                inference::feed_forward(dev, &state.model, x, &mut buffers.inf, &mut buffers.post);
+                inference::feed_forward(dev, &state.model, x, &mut buffers.inf, &mut buffers.post)
+                    .map_err(at)?;
                 let before = buffers.inf.log_pxh().mean().unwrap_or(0.0);
                 inference::iterate(
                     dev,
@@ -183,7 +185,7 @@ pub fn train(
             state.epochs_done += 1;
             let mut metrics = running.metrics(epoch + 1);
             metrics.seconds = started.elapsed().as_secs_f64();
-            metrics.lr = config.learning.lr * config.learning.lr_decay.powi(epoch as i32);
+            metrics.lr = config.learning.rate_at(epoch);
             observer.epoch_done(&metrics, state)?;
         }
         if state.model.top_prior.is_none() {
@@ -210,13 +212,10 @@ pub fn fit_top_prior(
     let mut ws = InferenceWorkspace::new(model, batch);
     let mut post = Posterior::zeros(model, batch);
     let mut count = 0usize;
-    for start in (0..images.nrows()).step_by(batch) {
-        let end = (start + batch).min(images.nrows());
-        if end - start != batch {
-            ws = InferenceWorkspace::new(model, end - start);
-            post = Posterior::zeros(model, end - start);
-        }
-        let x = images.slice(s![start..end, ..]);
+    for rows in batches(images.nrows(), batch) {
+        let x = images.slice(s![rows.clone(), ..]);
+        ws.ensure(model, rows.len());
+        post.ensure(model, rows.len());
         inference::e_step(dev, model, x, &config.inference, &mut ws, &mut post, rng)?;
         for row in post.h[model.depth() - 1].rows() {
             for ((s, q), &v) in sum.iter_mut().zip(sum_sq.iter_mut()).zip(row) {
@@ -224,7 +223,7 @@ pub fn fit_top_prior(
                 *q += f64::from(v) * f64::from(v);
             }
         }
-        count += end - start;
+        count += rows.len();
     }
     let n = count.max(1) as f64;
     let mean = sum.mapv(|s| (s / n) as f32);
@@ -336,6 +335,43 @@ impl Running {
             minibatches: self.n,
         }
     }
+}
+
+/// The data, the config and the state must belong together (a resumed state keeps its model and
+/// optimizer).
+fn check_compatible(
+    images: ArrayView2<'_, f32>,
+    config: &Config,
+    state: &TrainState,
+) -> Result<()> {
+    if images.ncols() != state.model.input_size() {
+        return Err(Error::Shape {
+            op: "train",
+            expected: format!("images of {} values", state.model.input_size()),
+            got: format!("images of {} values", images.ncols()),
+        });
+    }
+    let sizes: Vec<usize> = config.model.layers.iter().map(|l| l.size).collect();
+    if sizes != state.model.sizes[1..] {
+        return Err(Error::config(
+            "model.layers",
+            format!(
+                "sizes {sizes:?} differ from the model being trained ({:?}); a run's model cannot \
+                 change",
+                &state.model.sizes[1..]
+            ),
+        ));
+    }
+    if !state.optimizer.fits(&config.learning, &state.model) {
+        return Err(Error::config(
+            "learning.optimizer",
+            format!(
+                "`{:?}` does not match the optimizer state being resumed; keep the run's optimizer",
+                config.learning.optimizer
+            ),
+        ));
+    }
+    Ok(())
 }
 
 fn locate(e: Error, epoch: usize, minibatch: usize) -> Error {

@@ -85,7 +85,7 @@ fn random(rows: usize, cols: usize, seed: u64) -> Array2<f64> {
 fn one_step(dev: &Device, model: &GenerativeModel, x: &Matrix, h: &Matrix, delta: f32) -> Matrix {
     let mut ws = InferenceWorkspace::new(model, x.nrows());
     let mut post = Posterior { h: vec![h.clone()] };
-    inference::refresh(dev, model, x.view(), &mut ws, &post);
+    inference::refresh(dev, model, x.view(), &mut ws, &post).unwrap();
     let params = InferenceConfig {
         steps: 1,
         delta,

@@ -148,3 +148,26 @@ fn a_blow_up_names_the_map_and_step_and_keeps_the_last_good_checkpoint() {
         "the last good checkpoint was overwritten"
     );
 }
+
+/// Resuming with another optimizer would meet moments of the wrong shape: refused with the key.
+#[test]
+fn resuming_with_another_optimizer_is_refused() {
+    let data = common::manifold_data(100, 16, 3, 4);
+    let mut c = config(Optimizer::Sgd);
+    c.train.epochs = 1;
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("d.safetensors");
+    run(&c, &data, &path, None).unwrap();
+    let (mut state, _) = checkpoint::load(&path).unwrap();
+    let mut other = c.clone();
+    other.train.epochs = 2;
+    other.learning.optimizer = Optimizer::Adam;
+    let dev = Device::cpu(1).unwrap();
+    let mut saver = Saver {
+        path: &path,
+        config: &other,
+        crash_after: None,
+    };
+    let err = train::train(&dev, data.view(), &other, &mut state, &mut saver).unwrap_err();
+    assert!(err.to_string().contains("learning.optimizer"), "{err}");
+}

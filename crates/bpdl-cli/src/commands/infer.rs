@@ -70,13 +70,19 @@ struct Report<'a> {
 
 pub fn run(global: &Global, args: &InferArgs) -> Result<()> {
     let dev = Device::cpu(global.threads)?;
-    let (model, config) = checkpoint::load_model(&args.run.join(checkpoint::FILE_NAME))?;
+    let (model, saved) = checkpoint::load_model(&args.run.join(checkpoint::FILE_NAME))?;
+    // the command-line values go through the config's validation
+    let mut overrides = vec![format!("inference.steps={}", args.steps)];
+    if let Some(d) = args.delta {
+        overrides.push(format!("inference.delta={d}"));
+    }
+    if let Some(a) = args.alpha {
+        overrides.push(format!("inference.alpha={a}"));
+    }
+    let config = super::train::apply_overrides(&saved, &overrides)?;
     let data = common::load_dataset(global, config.data.dataset)?;
     let split = args.split.pick(&data).head(args.limit);
-    let mut params = config.inference;
-    params.steps = args.steps;
-    params.delta = args.delta.unwrap_or(params.delta);
-    params.alpha = args.alpha.unwrap_or(params.alpha);
+    let params = config.inference;
     let seed = global.seed.unwrap_or(config.seed);
     let mut rng = bpdl::rng::Seed(seed).stream("infer");
     let spinner = common::spinner(&format!(

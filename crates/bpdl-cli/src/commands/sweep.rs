@@ -34,8 +34,12 @@ pub struct SweepArgs {
 struct Line {
     run: String,
     overrides: Vec<String>,
-    generate: parzen::ParzenScore,
-    ancestral: parzen::ParzenScore,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    generate: Option<parzen::ParzenScore>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    ancestral: Option<parzen::ParzenScore>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    error: Option<String>,
     train_seconds: f64,
     final_epoch: Option<bpdl::train::EpochMetrics>,
 }
@@ -96,7 +100,25 @@ pub fn run(global: &Global, args: &SweepArgs) -> Result<()> {
         let name = format!("{:02}-{}", i + 1, slug(&combo.join(",")));
         let dir = out.join(&name);
         eprintln!("[{}/{}] {}", i + 1, combos.len(), combo.join(" "));
-        let (state, train_seconds) = super::train::train_into(&dev, config, &data, &dir)?;
+        let (state, train_seconds) = match super::train::train_into(&dev, config, &data, &dir) {
+            Ok(done) => done,
+            Err(e) => {
+                // a setting that diverges is a result too: record it and go on
+                eprintln!("    failed: {e:#}");
+                let line = Line {
+                    run: name,
+                    overrides: combo.clone(),
+                    generate: None,
+                    ancestral: None,
+                    error: Some(format!("{e:#}")),
+                    train_seconds: 0.0,
+                    final_epoch: last_metrics(&dir),
+                };
+                log.log(&line)?;
+                results.push(line);
+                continue;
+            }
+        };
         let validation = data.validation.head(1000);
         let score = |method: Method| -> Result<parzen::ParzenScore> {
             let mut rng = bpdl::rng::Seed(config.seed).stream(&format!("sample-{}", method.name()));
@@ -121,23 +143,30 @@ pub fn run(global: &Global, args: &SweepArgs) -> Result<()> {
         let line = Line {
             run: name,
             overrides: combo.clone(),
-            generate,
-            ancestral,
+            generate: Some(generate),
+            ancestral: Some(ancestral),
+            error: None,
             train_seconds,
             final_epoch: last_metrics(&dir),
         };
         log.log(&line)?;
         results.push(line);
     }
-    results.sort_by(|a, b| b.generate.mean.total_cmp(&a.generate.mean));
+    let key = |l: &Line| l.generate.map_or(f64::NEG_INFINITY, |g| g.mean);
+    results.sort_by(|a, b| key(b).total_cmp(&key(a)));
     println!("{:>9} {:>9}  run", "GENERATE", "ancestral");
     for r in &results {
-        println!(
-            "{:>9.1} {:>9.1}  {}",
-            r.generate.mean,
-            r.ancestral.mean,
-            r.overrides.join(" ")
-        );
+        match (r.generate, r.ancestral) {
+            (Some(g), Some(a)) => {
+                println!("{:>9.1} {:>9.1}  {}", g.mean, a.mean, r.overrides.join(" "))
+            }
+            _ => println!(
+                "{:>9} {:>9}  {} (diverged)",
+                "—",
+                "—",
+                r.overrides.join(" ")
+            ),
+        }
     }
     Ok(())
 }

@@ -81,10 +81,14 @@ pub fn train_into(
     let ckpt = out.join(checkpoint::FILE_NAME);
     let (mut state, mut run_dir) = if ckpt.exists() {
         let (state, saved) = checkpoint::load(&ckpt)?;
-        if config.model != saved.model || config.seed != saved.seed || config.data != saved.data {
+        if config.model != saved.model
+            || config.seed != saved.seed
+            || config.data != saved.data
+            || config.learning.optimizer != saved.learning.optimizer
+        {
             bail!(
-                "{}: the checkpoint there was trained with another model, data or seed; the \
-                 model, data and seed of a run cannot change (only e.g. train.epochs)",
+                "{}: the checkpoint there was trained with another model, data, seed or \
+                 optimizer; these cannot change in a run (others, e.g. train.epochs, can)",
                 out.display()
             );
         }

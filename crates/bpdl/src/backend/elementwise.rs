@@ -9,8 +9,8 @@
 //! | [`Device::column_sums`] | `s_j = Σ_i e_ij` |
 //!
 //! They are named (not closures) so that another backend can provide each as one kernel.
-//! Reductions are computed per row in f64 and summed in row order, so their values do not depend
-//! on the thread count.
+//! Reductions accumulate each row in f32 (in a fixed order) and store the row sums in f64, which
+//! are then added in row order, so their values do not depend on the thread count.
 
 use ndarray::{ArrayView1, ArrayView2, ArrayViewMut1, ArrayViewMut2, Axis, Zip};
 

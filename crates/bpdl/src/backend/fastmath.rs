@@ -3,8 +3,9 @@
 //!
 //! `exp` and `ln` follow Cephes' `expf`/`logf` (S. Moshier): range reduction by powers of two and
 //! a degree-6 / degree-9 polynomial; both are accurate to about 1 ulp over the f32 range they
-//! are used on (checked against `f64` in the tests). `exp` saturates at `e^(±87.3)` (the normal
-//! range) instead of returning 0 or ∞, which leaves sigmoid and softplus exact to f32 precision.
+//! are used on (checked against `f64` in the tests). `exp` saturates below at `e^−87.34` (the
+//! smallest normal f32) and above at `e^88.38` instead of returning 0 or ∞, which leaves sigmoid
+//! and softplus exact to f32 precision.
 //!
 //! The slice kernels are compiled three times (baseline x86-64, AVX2, AVX-512) and picked at run
 //! time; all variants execute the same arithmetic in the same order (Rust never contracts
@@ -53,9 +54,10 @@ pub fn exp(x: f32) -> f32 {
     y * p1 * p2
 }
 
-/// `ln x` for finite x > 0 (Cephes logf).
+/// `ln x` for normal, finite x > 0 (Cephes logf); other inputs give meaningless values, so it is
+/// private to the crate: [`ln_1p`] only calls it on [1, 2].
 #[inline(always)]
-pub fn ln(x: f32) -> f32 {
+pub(crate) fn ln(x: f32) -> f32 {
     let bits = x.to_bits();
     let mut e = ((bits >> 23) & 0xff) as i32 - 126;
     // mantissa in [0.5, 1)
@@ -93,7 +95,8 @@ pub fn ln_1p(u: f32) -> f32 {
 /// `e^x − 1`, accurate near 0.
 #[inline(always)]
 pub fn exp_m1(x: f32) -> f32 {
-    let mut p = 1.0 / 5040.0;
+    let mut p = 1.0 / 40320.0;
+    p = p * x + 1.0 / 5040.0;
     p = p * x + 1.0 / 720.0;
     p = p * x + 1.0 / 120.0;
     p = p * x + 1.0 / 24.0;
@@ -125,18 +128,6 @@ pub fn tanh(a: f32) -> f32 {
     let m = exp_m1(-2.0 * a.abs());
     let r = -m / (2.0 + m);
     if a >= 0.0 { r } else { -r }
-}
-
-/// φ(a) with the fast functions.
-#[inline(always)]
-pub fn activate(act: Activation, a: f32) -> f32 {
-    match act {
-        Activation::Sigmoid => sigmoid(a),
-        Activation::Softplus => softplus(a),
-        Activation::Tanh => tanh(a),
-        Activation::Relu => a.max(0.0),
-        Activation::Linear => a,
-    }
 }
 
 /// φ'(a) from the output y = φ(a), with the fast functions.

@@ -28,28 +28,42 @@ impl GemmShape {
     }
 }
 
-static IN_FLIGHT: AtomicUsize = AtomicUsize::new(0);
-
-/// Number of GEMM calls executing right now. The `gemm` crate allocates its packing buffers
-/// inside each call; tests that check that the rest of a step allocates nothing ignore
-/// allocations made while this is non-zero.
-pub fn gemm_in_flight() -> usize {
-    IN_FLIGHT.load(Ordering::SeqCst)
+thread_local! {
+    static IN_FLIGHT: std::cell::Cell<usize> = const { std::cell::Cell::new(0) };
 }
 
-/// Marks a GEMM call as executing until dropped.
+/// True while the calling thread is inside a GEMM call. The `gemm` crate allocates its packing
+/// buffers inside each call (on the calling thread); tests that check that the rest of a step
+/// allocates nothing ignore allocations made while this is set.
+pub fn gemm_in_flight() -> bool {
+    IN_FLIGHT.with(|c| c.get() > 0)
+}
+
+static CALLS_IN_FLIGHT: AtomicUsize = AtomicUsize::new(0);
+
+/// Number of GEMM calls executing right now on any thread. With several threads the `gemm`
+/// crate also allocates on its worker threads, which [`gemm_in_flight`] cannot see; an
+/// allocation test can ignore everything while this is non-zero (and then misses allocations of
+/// code running concurrently with a GEMM).
+pub fn gemm_calls_in_flight() -> usize {
+    CALLS_IN_FLIGHT.load(Ordering::SeqCst)
+}
+
+/// Marks a GEMM call as executing (on this thread and globally) until dropped.
 pub(super) struct GemmInFlight;
 
 impl GemmInFlight {
     pub(super) fn enter() -> Self {
-        IN_FLIGHT.fetch_add(1, Ordering::SeqCst);
+        IN_FLIGHT.with(|c| c.set(c.get() + 1));
+        CALLS_IN_FLIGHT.fetch_add(1, Ordering::SeqCst);
         Self
     }
 }
 
 impl Drop for GemmInFlight {
     fn drop(&mut self) {
-        IN_FLIGHT.fetch_sub(1, Ordering::SeqCst);
+        CALLS_IN_FLIGHT.fetch_sub(1, Ordering::SeqCst);
+        IN_FLIGHT.with(|c| c.set(c.get() - 1));
     }
 }
 

@@ -126,6 +126,28 @@ pub struct ModelConfig {
     pub init: InitScheme,
 }
 
+impl ModelConfig {
+    /// The corruption of layer `l` in the M-step (l = 0 is x).
+    ///
+    /// # Panics
+    /// If `l` exceeds the number of latent layers.
+    pub fn corruption(&self, l: usize) -> CorruptionConfig {
+        if l == 0 {
+            self.input_corruption
+        } else {
+            self.layers[l - 1].corruption
+        }
+    }
+}
+
+impl LearningConfig {
+    /// The learning rate of maps without their own in epoch `epoch` (0-based):
+    /// `lr · lr_decay^epoch`.
+    pub fn rate_at(&self, epoch: usize) -> f64 {
+        self.lr * self.lr_decay.powi(epoch.min(i32::MAX as usize) as i32)
+    }
+}
+
 impl Default for ModelConfig {
     fn default() -> Self {
         Self {

@@ -22,6 +22,15 @@ pub fn shuffle(order: &mut [usize], rng: &mut Rng) {
     }
 }
 
+/// The row ranges `0..b, b..2b, …` covering `0..n` (the last one may be shorter): the minibatches
+/// of an evaluation pass in order.
+pub fn batches(n: usize, batch: usize) -> impl Iterator<Item = std::ops::Range<usize>> {
+    let batch = batch.max(1);
+    (0..n)
+        .step_by(batch)
+        .map(move |start| start..(start + batch).min(n))
+}
+
 /// Copies rows `rows` of `src` into the rows of `dst`, in order.
 ///
 /// # Shapes

@@ -7,6 +7,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::backend::Device;
 use crate::config::InferenceConfig;
+use crate::data::batches::batches;
 use crate::error::Result;
 use crate::inference::{self, Evidence, InferenceWorkspace, Posterior};
 use crate::model::GenerativeModel;
@@ -50,13 +51,14 @@ pub fn inference_curve(
     let mut x_term = vec![0.0f64; steps + 1];
     let mut example_curves = vec![Vec::with_capacity(steps + 1); keep.min(images.nrows())];
     let (mut sse_end, mut sse_start) = (0.0f64, 0.0f64);
-    let batch = batch.max(1);
-    for start in (0..images.nrows()).step_by(batch) {
-        let end = (start + batch).min(images.nrows());
-        let x = images.slice(s![start..end, ..]);
-        let mut ws = InferenceWorkspace::new(model, end - start);
-        let mut post = Posterior::zeros(model, end - start);
-        inference::feed_forward(dev, model, x, &mut ws, &mut post);
+    let mut ws = InferenceWorkspace::new(model, batch.max(1));
+    let mut post = Posterior::zeros(model, batch.max(1));
+    for rows in batches(images.nrows(), batch) {
+        let start = rows.start;
+        let x = images.slice(s![rows.clone(), ..]);
+        ws.ensure(model, rows.len());
+        post.ensure(model, rows.len());
+        inference::feed_forward(dev, model, x, &mut ws, &mut post)?;
         sse_start += squared_error(x, ws.reconstruction(0).view());
         let mut record = |t: usize, ws: &InferenceWorkspace| {
             x_term[t] -= 0.5 * squared_error(x, ws.reconstruction(0).view());

@@ -4,7 +4,10 @@
 //! `x ← [x_visible, g_1(h_1)_missing]` — fill them in. The visible pixels stay clamped.
 //!
 //! Following spec G15: a fresh random 50 % mask per image, missing pixels initialised with
-//! U(0, 1) noise. The quality measure is the mean squared error on the missing pixels after each
+//! U(0, 1) noise. Each outer iteration is a whole call of INFERENCE — feed-forward start from the
+//! current completed image, then N clamped iterations — like the rounds of GENERATE (the
+//! spec's appendix sketch carries h over instead; restarting is what "each calling INFERENCE"
+//! reads as). The quality measure is the mean squared error on the missing pixels after each
 //! outer iteration (index 0 = the noise it starts from), which should fall.
 
 use ndarray::{ArrayView2, s};
@@ -13,6 +16,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::backend::{Device, Matrix, noise};
 use crate::config::InferenceConfig;
+use crate::data::batches::batches;
 use crate::error::Result;
 use crate::inference::{self, Evidence, InferenceWorkspace, Posterior};
 use crate::model::GenerativeModel;
@@ -83,16 +87,17 @@ pub fn inpaint(
     let mut filled = corrupted.clone();
     let mut sse = vec![0.0f64; outer + 1];
     let missing_count = visible.iter().filter(|&&m| m == 0.0).count().max(1) as f64;
-    for start in (0..n).step_by(batch.max(1)) {
-        let end = (start + batch.max(1)).min(n);
-        let rows = s![start..end, ..];
+    let mut ws = InferenceWorkspace::new(model, batch.max(1));
+    let mut post = Posterior::zeros(model, batch.max(1));
+    for range in batches(n, batch) {
+        let rows = s![range.clone(), ..];
         let (truth, vis) = (images.slice(rows), visible.slice(rows));
-        let mut ws = InferenceWorkspace::new(model, end - start);
-        let mut post = Posterior::zeros(model, end - start);
+        ws.ensure(model, range.len());
+        post.ensure(model, range.len());
         let mut x = filled.slice(rows).to_owned();
         sse[0] += missing_error(truth, x.view(), vis);
         for slot in sse.iter_mut().skip(1) {
-            inference::feed_forward(dev, model, x.view(), &mut ws, &mut post);
+            inference::feed_forward(dev, model, x.view(), &mut ws, &mut post)?;
             inference::iterate(
                 dev,
                 model,
@@ -107,8 +112,7 @@ pub fn inpaint(
                 false,
                 None,
             )?;
-            let recon = ws.reconstruction(0).clone();
-            dev.fill_missing(x.view_mut(), truth, vis, recon.view());
+            dev.fill_missing(x.view_mut(), truth, vis, ws.reconstruction(0).view());
             *slot += missing_error(truth, x.view(), vis);
         }
         filled.slice_mut(rows).assign(&x);

@@ -157,6 +157,9 @@ pub fn select_sigma(
     validation: ArrayView2<'_, f32>,
     grid: &[f64],
 ) -> Result<(f64, Vec<(f64, f64)>)> {
+    if grid.is_empty() {
+        return Err(Error::Usage("the σ grid is empty".into()));
+    }
     let lls = log_densities(dev, samples, validation, grid)?;
     let scores: Vec<(f64, f64)> = grid
         .iter()

@@ -56,6 +56,18 @@ impl ModelOptimizer {
     }
 }
 
+impl ModelOptimizer {
+    /// True when every map's state has the moments `cfg.optimizer` needs.
+    pub fn fits(&self, cfg: &LearningConfig, model: &GenerativeModel) -> bool {
+        self.encoders.len() == model.depth()
+            && self.decoders.len() == model.depth()
+            && model.pairs.iter().enumerate().all(|(i, p)| {
+                self.encoders[i].fits(cfg.optimizer, &p.encoder)
+                    && self.decoders[i].fits(cfg.optimizer, &p.decoder)
+            })
+    }
+}
+
 /// The loss of every map on one minibatch: `(1/B) Σ ‖prediction − target‖²`.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct MStepLosses {
@@ -120,7 +132,7 @@ impl LearningWorkspace {
 /// Learning rate of every map for the current epoch: `lr · lr_decay^epoch` unless the layer sets
 /// its own.
 pub fn learning_rates(model_cfg: &ModelConfig, cfg: &LearningConfig, epoch: usize) -> Rates {
-    let decay = cfg.lr_decay.powi(epoch.min(i32::MAX as usize) as i32);
+    let decay = cfg.rate_at(epoch) / cfg.lr;
     let rate = |own: Option<f64>| (own.unwrap_or(cfg.lr) * decay) as f32;
     Rates {
         encoder: model_cfg
@@ -184,15 +196,28 @@ pub fn m_step<'w>(
     rng: &mut Rng,
 ) -> Result<&'w MStepLosses> {
     let depth = model.depth();
+    if model_cfg.layers.len() != depth
+        || rates.encoder.len() != depth
+        || rates.decoder.len() != depth
+    {
+        return Err(Error::config(
+            "model.layers",
+            format!(
+                "{} layers configured for a model with {depth}",
+                model_cfg.layers.len()
+            ),
+        ));
+    }
     let value = |l: usize| if l == 0 { x } else { post.h[l - 1].view() };
     // Corrupt x and every h_l with the same stream, in a fixed order.
     for l in 0..=depth {
-        let c = if l == 0 {
-            model_cfg.input_corruption
-        } else {
-            model_cfg.layers[l - 1].corruption
-        };
-        corrupt(dev, rng, c, value(l), &mut ws.corrupted[l]);
+        corrupt(
+            dev,
+            rng,
+            model_cfg.corruption(l),
+            value(l),
+            &mut ws.corrupted[l],
+        );
     }
     for l in 1..=depth {
         let pair = &mut model.pairs[l - 1];

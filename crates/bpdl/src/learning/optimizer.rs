@@ -84,8 +84,27 @@ impl MapOptimizer {
         }
     }
 
+    /// True when this state has the moments `kind` needs for `map` (a state made for another
+    /// optimizer cannot be resumed with this one).
+    pub fn fits(&self, kind: Optimizer, map: &Map) -> bool {
+        let w = map.weight.dim();
+        let b = map.bias.len();
+        let (m, v) = match kind {
+            Optimizer::Sgd => (false, false),
+            Optimizer::Rmsprop => (false, true),
+            Optimizer::Adam => (true, true),
+        };
+        let ok_w = |x: &Matrix, on: bool| if on { x.dim() == w } else { x.is_empty() };
+        let ok_b = |x: &Array1<f32>, on: bool| if on { x.len() == b } else { x.is_empty() };
+        ok_w(&self.m_w, m) && ok_b(&self.m_b, m) && ok_w(&self.v_w, v) && ok_b(&self.v_b, v)
+    }
+
     /// Applies one update of `map` from its learning signal with learning rate `lr`, using
     /// `grad` as scratch.
+    ///
+    /// # Panics
+    /// If the state was made for another optimizer or map ([`MapOptimizer::fits`]; the training
+    /// loop checks this once and returns an error instead).
     pub fn apply(
         &mut self,
         dev: &Device,
@@ -95,6 +114,10 @@ impl MapOptimizer {
         lr: f32,
         grad: &mut Gradient,
     ) {
+        assert!(
+            self.fits(cfg.optimizer, map) && grad.b.len() == map.n_out(),
+            "optimizer state does not fit the map"
+        );
         self.step += 1;
         dev.column_sums(grad.b.view_mut(), delta.error, delta.scale);
         match cfg.optimizer {
