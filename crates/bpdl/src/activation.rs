@@ -10,7 +10,7 @@
 //!
 //! Writing the slope in terms of the output means a local learning rule needs only what the
 //! synapse sees (its input and the unit's output), never the pre-activation. The arithmetic is
-//! the vectorised [`fastmath`](crate::backend::fastmath) the backend uses, so there is one
+//! the vectorised [`crate::backend::fastmath`] the backend uses, so there is one
 //! implementation of each function.
 //!
 //! The paper's experiment uses softplus for h1 and sigmoid for h2 (§8); the decoders' output

@@ -25,7 +25,7 @@
 //! | Parzen-window log-likelihood (§8, Breuleux et al. 2011 protocol) | [`eval::parzen`] | [`eval::parzen::evaluate`], [`eval::parzen::log_densities`] |
 //! | in-painting with clamped visible pixels (§8, Fig. 5) | [`eval::inpainting`] | [`eval::inpainting::inpaint`] |
 //! | the whole evaluation, the report | [`reproduce`], [`report`] | [`reproduce::evaluate`], [`report::Report`] |
-//! | speed: FLOP counts, benchmark workloads | [`bench`] | [`bench::run`], [`bench::Workload`] |
+//! | speed: FLOP counts, benchmark workloads | [`mod@bench`] | [`bench::run`], [`bench::Workload`] |
 //! | checkpoints (safetensors) | [`checkpoint`], [`tensor_file`] | [`checkpoint::save`], [`checkpoint::load`] |
 //! | configuration, defaults with sources | [`config`] | [`Config`], [`config::resolve`] |
 //! | run folders, provenance | [`run`] | [`run::RunDir`] |
