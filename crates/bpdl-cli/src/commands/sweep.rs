@@ -17,8 +17,12 @@ use crate::common;
 pub struct SweepArgs {
     /// A key and the values to try, e.g. --vary learning.lr=0.005,0.01,0.02 (repeatable: every
     /// combination is trained). List values are written with `;` between elements.
-    #[arg(long, value_name = "KEY=V1,V2,...", required = true)]
+    #[arg(long, value_name = "KEY=V1,V2,...", required_unless_present = "variant")]
     pub vary: Vec<String>,
+    /// One run's overrides, separated by spaces, e.g. --variant "learning.lr=0.02
+    /// model.layers[1].decoder_lr=0.01" (repeatable; combined with every --vary combination).
+    #[arg(long, value_name = "K=V K=V ...")]
+    pub variant: Vec<String>,
     /// Overrides shared by every run (repeatable).
     #[arg(long = "set", value_name = "KEY=VALUE")]
     pub set: Vec<String>,
@@ -63,6 +67,18 @@ pub fn run(global: &Global, args: &SweepArgs) -> Result<()> {
                 values.iter().map(move |v| {
                     let mut c = c.clone();
                     c.push(format!("{key}={v}"));
+                    c
+                })
+            })
+            .collect();
+    }
+    if !args.variant.is_empty() {
+        combos = combos
+            .into_iter()
+            .flat_map(|c| {
+                args.variant.iter().map(move |v| {
+                    let mut c = c.clone();
+                    c.extend(v.split_whitespace().map(str::to_string));
                     c
                 })
             })
