@@ -5,6 +5,7 @@
 //! | `f{l}.weight`, `f{l}.bias` | `[n_{l−1}, n_l]`, `[n_l]` (encoder f_l) |
 //! | `g{l}.weight`, `g{l}.bias` | `[n_l, n_{l−1}]`, `[n_{l−1}]` (decoder g_l) |
 //! | `prior.mean`, `prior.var` | `[n_L]` (after training) |
+//! | `prior.factor` | `[n_L, n_L]`, Cholesky factor of a full-covariance prior |
 //! | `opt.{f,g}{l}.{m_w,m_b,v_w,v_b}` | optimizer moments (RMSprop, Adam) |
 //!
 //! Metadata: `format`, `config` (the resolved TOML), `sizes`, `epochs_done`, `rng` (the state
@@ -51,6 +52,9 @@ pub fn save(path: &Path, state: &TrainState, config: &Config) -> Result<()> {
     if let Some(prior) = &state.model.top_prior {
         w.vector("prior.mean", prior.mean.view());
         w.vector("prior.var", prior.var.view());
+        if let Some(l) = &prior.factor {
+            w.matrix("prior.factor", l.view());
+        }
     }
     w.write(path)
 }
@@ -126,6 +130,11 @@ pub fn load(path: &Path) -> Result<(TrainState, Config)> {
         model.top_prior = Some(TopPrior {
             mean: r.vector("prior.mean", Some(n))?,
             var: r.vector("prior.var", Some(n))?,
+            factor: if r.has("prior.factor") {
+                Some(r.matrix("prior.factor", Some((n, n)))?)
+            } else {
+                None
+            },
         });
     }
     let epochs_done = r

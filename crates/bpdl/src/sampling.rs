@@ -89,14 +89,23 @@ fn ancestral_layers(
     let p = prior(model)?;
     let depth = model.depth();
     let mut layers: Vec<Matrix> = model.sizes.iter().map(|&w| Matrix::zeros((n, w))).collect();
-    let std: Array1<f32> = p.var.mapv(f32::sqrt);
-    noise::fill_gaussian(
-        dev,
-        rng,
-        p.mean.view(),
-        std.view(),
-        layers[depth].view_mut(),
-    );
+    match &p.factor {
+        None => {
+            let std: Array1<f32> = p.var.mapv(f32::sqrt);
+            noise::fill_gaussian(
+                dev,
+                rng,
+                p.mean.view(),
+                std.view(),
+                layers[depth].view_mut(),
+            );
+        }
+        Some(factor) => {
+            let (zero, one) = (Array1::zeros(p.mean.len()), Array1::ones(p.mean.len()));
+            noise::fill_gaussian(dev, rng, zero.view(), one.view(), layers[depth].view_mut());
+            crate::model::prior::correlate(p, factor, &mut layers[depth]);
+        }
+    }
     for l in (1..=depth).rev() {
         let (below, above) = layers.split_at_mut(l);
         model.pairs[l - 1]

@@ -15,16 +15,17 @@
 
 use std::time::Instant;
 
-use ndarray::{Array1, ArrayView2, s};
+use ndarray::{ArrayView2, s};
 use serde::{Deserialize, Serialize};
 
 use crate::backend::{Device, Matrix};
-use crate::config::{Config, Optimizer};
+use crate::config::{Config, Optimizer, PriorCovariance};
 use crate::data::batches::{batches, epoch_order, gather_rows};
 use crate::diagnostics::LayerStats;
 use crate::error::{Error, Result};
 use crate::inference::{self, Evidence, InferenceWorkspace, Posterior};
 use crate::learning::{self, LearningWorkspace, ModelOptimizer};
+use crate::model::prior::PriorAccumulator;
 use crate::model::{GenerativeModel, TopPrior};
 use crate::rng::{Rng, Seed};
 
@@ -134,8 +135,9 @@ pub fn train(
     }
     dev.install(|| {
         let mut buffers = Buffers::new(&state.model, batch, config.learning.optimizer);
-        if state.epochs_done < config.train.epochs {
-            // the prior describes the final codes: refit it whenever training continues
+        if state.epochs_done < config.train.epochs || !prior_fits(&state.model, config) {
+            // the prior describes the final codes: refit it whenever training continues (or
+            // another kind of prior is asked for)
             state.model.top_prior = None;
         }
         while state.epochs_done < config.train.epochs {
@@ -207,33 +209,24 @@ pub fn fit_top_prior(
     rng: &mut Rng,
 ) -> Result<TopPrior> {
     let batch = config.train.batch_size.min(images.nrows()).max(1);
-    let top = model.top_size();
-    let (mut sum, mut sum_sq) = (Array1::<f64>::zeros(top), Array1::<f64>::zeros(top));
+    let mut acc = PriorAccumulator::new(model.top_size(), config.train.prior_covariance);
     let mut ws = InferenceWorkspace::new(model, batch);
     let mut post = Posterior::zeros(model, batch);
-    let mut count = 0usize;
     for rows in batches(images.nrows(), batch) {
         let x = images.slice(s![rows.clone(), ..]);
         ws.ensure(model, rows.len());
         post.ensure(model, rows.len());
         inference::e_step(dev, model, x, &config.inference, &mut ws, &mut post, rng)?;
-        for row in post.h[model.depth() - 1].rows() {
-            for ((s, q), &v) in sum.iter_mut().zip(sum_sq.iter_mut()).zip(row) {
-                *s += f64::from(v);
-                *q += f64::from(v) * f64::from(v);
-            }
-        }
-        count += rows.len();
+        acc.add(post.h[model.depth() - 1].view());
     }
-    let n = count.max(1) as f64;
-    let mean = sum.mapv(|s| (s / n) as f32);
-    let scale = f64::from(config.train.prior_variance_scale);
-    let var = Array1::from_iter(
-        sum.iter()
-            .zip(&sum_sq)
-            .map(|(&s, &q)| ((q / n - (s / n).powi(2)).max(1e-8) * scale) as f32),
-    );
-    Ok(TopPrior { mean, var })
+    Ok(acc.finish(f64::from(config.train.prior_variance_scale)))
+}
+
+/// True when the model has a top prior of the kind `config` asks for.
+pub fn prior_fits(model: &GenerativeModel, config: &Config) -> bool {
+    model.top_prior.as_ref().is_some_and(|p| {
+        p.factor.is_some() == (config.train.prior_covariance == PriorCovariance::Full)
+    })
 }
 
 /// Buffers of one training loop.

@@ -84,6 +84,7 @@ fn ancestral_draws_follow_the_fitted_gaussian_prior() {
     model.top_prior = Some(TopPrior {
         mean: Array1::from(vec![0.5f32, -1.0, 2.0]),
         var: Array1::from(vec![0.25f32, 1.0, 4.0]),
+        factor: None,
     });
     let n = 40_000;
     let x = sampling::ancestral(&dev, &model, n, &mut Seed(5).stream("s")).unwrap();
@@ -114,6 +115,7 @@ fn generate_with_zero_rounds_is_ancestral_and_with_one_round_decodes_inference()
     model.top_prior = Some(TopPrior {
         mean: Array1::from_elem(6, 0.5),
         var: Array1::from_elem(6, 0.1),
+        factor: None,
     });
     let params = InferenceConfig {
         alpha: 0.3,
@@ -197,4 +199,28 @@ fn inpainting_keeps_visible_pixels_and_reduces_the_error_on_missing_ones() {
     assert_eq!(mse.len(), 6);
     eprintln!("missing-pixel MSE {mse:?}");
     assert!(mse[5] < 0.5 * mse[0], "{mse:?}");
+}
+
+#[test]
+fn full_covariance_draws_have_the_factors_covariance() {
+    let dev = Device::cpu(2).unwrap();
+    let mut model = identity_decoder_model(2);
+    // L = [[1, 0], [0.8, 0.6]]: Σ = L·Lᵀ = [[1, 0.8], [0.8, 1]]
+    model.top_prior = Some(TopPrior {
+        mean: Array1::from(vec![1.0f32, -1.0]),
+        var: Array1::from(vec![1.0f32, 1.0]),
+        factor: Some(ndarray::array![[1.0f32, 0.0], [0.8, 0.6]]),
+    });
+    let n = 40_000;
+    let x = sampling::ancestral(&dev, &model, n, &mut Seed(6).stream("s")).unwrap();
+    let a = x.column(0).mapv(f64::from);
+    let b = x.column(1).mapv(f64::from);
+    let (ma, mb) = (a.mean().unwrap(), b.mean().unwrap());
+    let cov = (&a - ma).dot(&(&b - mb)) / (n as f64 - 1.0);
+    assert!(
+        (ma - 1.0).abs() < 0.03 && (mb + 1.0).abs() < 0.03,
+        "{ma} {mb}"
+    );
+    // s.e. of a sample covariance ≈ √((1 + ρ²)/n) ≈ 0.0064
+    assert!((cov - 0.8).abs() < 0.03, "covariance {cov}");
 }

@@ -17,7 +17,11 @@ use crate::common;
 pub struct SweepArgs {
     /// A key and the values to try, e.g. --vary learning.lr=0.005,0.01,0.02 (repeatable: every
     /// combination is trained). List values are written with `;` between elements.
-    #[arg(long, value_name = "KEY=V1,V2,...", required_unless_present = "variant")]
+    #[arg(
+        long,
+        value_name = "KEY=V1,V2,...",
+        required_unless_present = "variant"
+    )]
     pub vary: Vec<String>,
     /// One run's overrides, separated by spaces, e.g. --variant "learning.lr=0.02
     /// model.layers[1].decoder_lr=0.01" (repeatable; combined with every --vary combination).
@@ -32,6 +36,19 @@ pub struct SweepArgs {
     /// Samples per sampler for the Parzen estimate.
     #[arg(long, default_value_t = 10_000)]
     pub samples: usize,
+    /// Also score GENERATE and ancestral sampling with a full-covariance top prior fitted to the
+    /// same model (not saved).
+    #[arg(long)]
+    pub full_prior: bool,
+}
+
+/// Test score of a sampler and the best mean validation log-likelihood of the σ search (what
+/// settings should be chosen by).
+#[derive(Debug, Clone, Copy, Serialize)]
+struct Scored {
+    #[serde(flatten)]
+    test: parzen::ParzenScore,
+    validation: f64,
 }
 
 #[derive(Serialize)]
@@ -39,9 +56,13 @@ struct Line {
     run: String,
     overrides: Vec<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    generate: Option<parzen::ParzenScore>,
+    generate: Option<Scored>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    ancestral: Option<parzen::ParzenScore>,
+    ancestral: Option<Scored>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    generate_full_prior: Option<Scored>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    ancestral_full_prior: Option<Scored>,
     #[serde(skip_serializing_if = "Option::is_none")]
     error: Option<String>,
     train_seconds: f64,
@@ -126,6 +147,8 @@ pub fn run(global: &Global, args: &SweepArgs) -> Result<()> {
                     overrides: combo.clone(),
                     generate: None,
                     ancestral: None,
+                    generate_full_prior: None,
+                    ancestral_full_prior: None,
                     error: Some(format!("{e:#}")),
                     train_seconds: 0.0,
                     final_epoch: last_metrics(&dir),
@@ -136,31 +159,64 @@ pub fn run(global: &Global, args: &SweepArgs) -> Result<()> {
             }
         };
         let validation = data.validation.head(1000);
-        let score = |method: Method| -> Result<parzen::ParzenScore> {
+        let score = |model: &bpdl::model::GenerativeModel, method: Method| -> Result<Scored> {
             let mut rng = bpdl::rng::Seed(config.seed).stream(&format!("sample-{}", method.name()));
             let s = dev.install(|| {
-                sampling::sample(&dev, &state.model, method, args.samples, config, &mut rng)
+                sampling::sample(&dev, model, method, args.samples, config, &mut rng)
             })?;
-            let (score, _) = parzen::evaluate(
+            let (test, curve) = parzen::evaluate(
                 &dev,
                 s.view(),
                 validation.images.view(),
                 data.test.images.view(),
                 None,
             )?;
-            Ok(score)
+            let validation = curve.iter().map(|c| c.1).fold(f64::NEG_INFINITY, f64::max);
+            Ok(Scored { test, validation })
         };
-        let generate = score(Method::Generate)?;
-        let ancestral = score(Method::Ancestral)?;
+        let generate = score(&state.model, Method::Generate)?;
+        let ancestral = score(&state.model, Method::Ancestral)?;
         eprintln!(
-            "    GENERATE {:.1} ± {:.1} (σ {:.3}), ancestral {:.1} ± {:.1}",
-            generate.mean, generate.se, generate.sigma, ancestral.mean, ancestral.se
+            "    GENERATE {:.1} ± {:.1} (σ {:.3}, validation {:.1}), ancestral {:.1} ± {:.1}",
+            generate.test.mean,
+            generate.test.se,
+            generate.test.sigma,
+            generate.validation,
+            ancestral.test.mean,
+            ancestral.test.se
         );
+        let (mut generate_full_prior, mut ancestral_full_prior) = (None, None);
+        if args.full_prior {
+            let mut full = config.clone();
+            full.train.prior_covariance = bpdl::config::PriorCovariance::Full;
+            let mut model = state.model.clone();
+            let images = data.train.head(config.data.train_limit).images;
+            model.top_prior = Some(dev.install(|| {
+                bpdl::train::fit_top_prior(
+                    &dev,
+                    &state.model,
+                    images.view(),
+                    &full,
+                    &mut bpdl::rng::Seed(config.seed).stream("full-prior"),
+                )
+            })?);
+            let (g, a) = (
+                score(&model, Method::Generate)?,
+                score(&model, Method::Ancestral)?,
+            );
+            eprintln!(
+                "    full-covariance prior: GENERATE {:.1} ± {:.1} (validation {:.1}), ancestral {:.1} ± {:.1}",
+                g.test.mean, g.test.se, g.validation, a.test.mean, a.test.se
+            );
+            (generate_full_prior, ancestral_full_prior) = (Some(g), Some(a));
+        }
         let line = Line {
             run: name,
             overrides: combo.clone(),
             generate: Some(generate),
             ancestral: Some(ancestral),
+            generate_full_prior,
+            ancestral_full_prior,
             error: None,
             train_seconds,
             final_epoch: last_metrics(&dir),
@@ -168,16 +224,25 @@ pub fn run(global: &Global, args: &SweepArgs) -> Result<()> {
         log.log(&line)?;
         results.push(line);
     }
-    let key = |l: &Line| l.generate.map_or(f64::NEG_INFINITY, |g| g.mean);
+    // ranked by the validation score (the test score is reported, never used to choose)
+    let key = |l: &Line| l.generate.map_or(f64::NEG_INFINITY, |g| g.validation);
     results.sort_by(|a, b| key(b).total_cmp(&key(a)));
-    println!("{:>9} {:>9}  run", "GENERATE", "ancestral");
+    println!(
+        "{:>10} {:>9} {:>9}  run (test Parzen LL; ranked by GENERATE's validation score)",
+        "validation", "GENERATE", "ancestral"
+    );
     for r in &results {
         match (r.generate, r.ancestral) {
-            (Some(g), Some(a)) => {
-                println!("{:>9.1} {:>9.1}  {}", g.mean, a.mean, r.overrides.join(" "))
-            }
+            (Some(g), Some(a)) => println!(
+                "{:>10.1} {:>9.1} {:>9.1}  {}",
+                g.validation,
+                g.test.mean,
+                a.test.mean,
+                r.overrides.join(" ")
+            ),
             _ => println!(
-                "{:>9} {:>9}  {} (diverged)",
+                "{:>10} {:>9} {:>9}  {} (diverged)",
+                "—",
                 "—",
                 "—",
                 r.overrides.join(" ")

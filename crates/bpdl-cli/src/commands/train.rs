@@ -100,7 +100,8 @@ pub fn train_into(
                 data.pixels()
             );
         }
-        if state.epochs_done < config.train.epochs || state.model.top_prior.is_none() {
+        if state.epochs_done < config.train.epochs || !bpdl::train::prior_fits(&state.model, config)
+        {
             eprintln!(
                 "resuming {} after epoch {} of {}",
                 out.display(),
@@ -124,7 +125,7 @@ pub fn train_into(
         let run_dir = RunDir::create(out, &bpdl::config::to_toml_string(config)?, &info)?;
         (TrainState::new(config, data.pixels()), run_dir)
     };
-    if state.epochs_done >= config.train.epochs && state.model.top_prior.is_some() {
+    if state.epochs_done >= config.train.epochs && bpdl::train::prior_fits(&state.model, config) {
         return Ok((state, 0.0));
     }
     eprintln!(

@@ -253,6 +253,16 @@ impl Default for LearningConfig {
     }
 }
 
+/// The covariance of the top prior p(h_L) fitted after training.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum PriorCovariance {
+    /// Per-unit variances [paper §8: "the empirical mean and variance"].
+    Diagonal,
+    /// The full empirical covariance (an extension: the inferred top units are correlated).
+    Full,
+}
+
 /// The training schedule.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
@@ -263,6 +273,8 @@ pub struct TrainConfig {
     pub batch_size: usize,
     /// The top prior p(h_L) is N(mean, scale·var) of the inferred training codes [paper §8: 4].
     pub prior_variance_scale: f32,
+    /// Diagonal [paper §8] or full covariance of the top prior.
+    pub prior_covariance: PriorCovariance,
 }
 
 impl Default for TrainConfig {
@@ -271,6 +283,7 @@ impl Default for TrainConfig {
             epochs: 20,
             batch_size: 100,
             prior_variance_scale: 4.0,
+            prior_covariance: PriorCovariance::Diagonal,
         }
     }
 }

@@ -11,7 +11,7 @@ mod experiment;
 
 pub use experiment::{
     Config, CorruptionConfig, DataConfig, GenerateConfig, InferenceConfig, InitScheme, LayerConfig,
-    LearningConfig, ModelConfig, Optimizer, TrainConfig,
+    LearningConfig, ModelConfig, Optimizer, PriorCovariance, TrainConfig,
 };
 
 use std::path::Path;

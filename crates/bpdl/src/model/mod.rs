@@ -16,11 +16,13 @@
 
 mod map;
 pub mod objective;
+pub mod prior;
 
 pub use map::{Map, glorot_uniform, orthogonal};
 
 use ndarray::Array1;
 
+use crate::backend::Matrix;
 use crate::config::ModelConfig;
 use crate::rng::Rng;
 
@@ -33,13 +35,17 @@ pub struct LayerPair {
     pub decoder: Map,
 }
 
-/// `p(h_L) = N(mean, diag(var))`.
+/// `p(h_L) = N(mean, Σ)` with `Σ = diag(var)` (the paper's) or, when `factor` is set, the full
+/// `Σ = L·Lᵀ`.
 #[derive(Debug, Clone, PartialEq)]
 pub struct TopPrior {
     /// Per-unit mean.
     pub mean: Array1<f32>,
     /// Per-unit variance (already multiplied by the paper's factor 4).
     pub var: Array1<f32>,
+    /// The lower-triangular Cholesky factor L of the full (scaled) covariance, `[n_L, n_L]`;
+    /// `None` for the diagonal prior.
+    pub factor: Option<Matrix>,
 }
 
 /// `p(x, h_1..h_L)` with its encoders.

@@ -52,8 +52,12 @@ pub fn log_joint(
     out
 }
 
-/// `log N(h_L; mean, diag(var))` per example, constants included.
+/// `log N(h_L; mean, Σ)` per example, constants included (Σ diagonal, or `L·Lᵀ` when the prior
+/// has a full factor).
 pub fn log_top_prior(prior: &TopPrior, h_top: ArrayView2<'_, f32>) -> Array1<f64> {
+    if let Some(l) = &prior.factor {
+        return log_full_gaussian(prior, l, h_top);
+    }
     let log_norm: f64 = prior
         .var
         .iter()
@@ -72,6 +76,23 @@ pub fn log_top_prior(prior: &TopPrior, h_top: ArrayView2<'_, f32>) -> Array1<f64
     out
 }
 
+/// Full-covariance density by forward substitution `L·u = h − μ`.
+fn log_full_gaussian(prior: &TopPrior, l: &Matrix, h_top: ArrayView2<'_, f32>) -> Array1<f64> {
+    let k = prior.mean.len();
+    let log_det: f64 = (0..k).map(|i| f64::from(l[[i, i]]).ln()).sum();
+    let log_norm = -0.5 * k as f64 * (2.0 * std::f64::consts::PI).ln() - log_det;
+    let mut out = Array1::from_elem(h_top.nrows(), log_norm);
+    let mut u = vec![0.0f64; k];
+    for (o, row) in out.iter_mut().zip(h_top.rows()) {
+        for i in 0..k {
+            let s: f64 = (0..i).map(|j| f64::from(l[[i, j]]) * u[j]).sum();
+            u[i] = (f64::from(row[i] - prior.mean[i]) - s) / f64::from(l[[i, i]]);
+        }
+        *o -= 0.5 * u.iter().map(|v| v * v).sum::<f64>();
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -82,10 +103,18 @@ mod tests {
         let prior = TopPrior {
             mean: arr1(&[1.0]),
             var: arr1(&[4.0]),
+            factor: None,
         };
         let lp = log_top_prior(&prior, array![[3.0f32]].view());
         // N(3; 1, 4) = exp(−(2²)/(2·4)) / √(2π·4)
         let expected = (-0.5f64).exp() / (8.0 * std::f64::consts::PI).sqrt();
+        assert!((lp[0] - expected.ln()).abs() < 1e-12);
+        // the same density through a 1×1 Cholesky factor (L = 2)
+        let full = TopPrior {
+            factor: Some(array![[2.0f32]]),
+            ..prior
+        };
+        let lp = log_top_prior(&full, array![[3.0f32]].view());
         assert!((lp[0] - expected.ln()).abs() < 1e-12);
     }
 }
