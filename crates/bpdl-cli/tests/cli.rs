@@ -1,7 +1,10 @@
 //! The real binary, end to end: what a newcomer types must work, and bad input must give a
 //! clear message and a failing exit code, never a panic.
 
-use std::path::{Path, PathBuf};
+mod common;
+
+use common::mnist_dir;
+
 use std::process::{Command, Output};
 
 fn bpdl(args: &[&str]) -> Output {
@@ -10,16 +13,6 @@ fn bpdl(args: &[&str]) -> Output {
         .env_remove("BPDL_DATA_DIR")
         .output()
         .expect("the bpdl binary runs")
-}
-
-fn mnist_dir() -> Option<PathBuf> {
-    [
-        std::env::var_os("BPDL_DATA_DIR").map(PathBuf::from),
-        Some(Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/data/mnist")),
-    ]
-    .into_iter()
-    .flatten()
-    .find(|d| d.join("train-images-idx3-ubyte.gz").is_file())
 }
 
 #[test]

@@ -3,18 +3,12 @@
 //! first. Expected values are structural (files, keys, counts) — the numerics are tested in the
 //! library.
 
-use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+mod common;
 
-fn mnist_dir() -> Option<PathBuf> {
-    [
-        std::env::var_os("BPDL_DATA_DIR").map(PathBuf::from),
-        Some(Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/data/mnist")),
-    ]
-    .into_iter()
-    .flatten()
-    .find(|d| d.join("train-images-idx3-ubyte.gz").is_file())
-}
+use common::mnist_dir;
+
+use std::path::Path;
+use std::process::{Command, Output};
 
 fn bpdl(data: &Path, args: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_bpdl"))

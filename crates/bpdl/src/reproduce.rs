@@ -7,7 +7,7 @@ use std::time::Instant;
 use serde::{Deserialize, Serialize};
 
 use crate::backend::{Device, Matrix};
-use crate::config::{Config, InferenceConfig};
+use crate::config::{Config, InferenceConfig, PriorCovariance};
 use crate::data::Mnist;
 use crate::error::Result;
 use crate::eval::inpainting::{self, Inpainting, InpaintingImages};
@@ -16,6 +16,7 @@ use crate::eval::{InferenceCurve, inference_curve};
 use crate::model::GenerativeModel;
 use crate::rng::Seed;
 use crate::sampling::{self, Method};
+use crate::train::fit_top_prior;
 
 /// How much of the evaluation to run.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
@@ -36,6 +37,9 @@ pub struct EvalOptions {
     pub inpainting_iterations: usize,
     /// α of the in-painting inference.
     pub inpainting_alpha: f32,
+    /// Also score GENERATE and ancestral sampling with the other kind of top prior (diagonal ↔
+    /// full covariance) fitted to the same model.
+    pub other_prior: bool,
 }
 
 impl EvalOptions {
@@ -50,6 +54,7 @@ impl EvalOptions {
             inpainting_examples: 1000,
             inpainting_iterations: 20,
             inpainting_alpha: 0.3,
+            other_prior: true,
         }
     }
 
@@ -91,6 +96,13 @@ pub struct ParzenTable {
     pub joint_dae: SamplerScore,
     /// The first training images used as samples: the reference ceiling of the estimator.
     pub training_images: SamplerScore,
+    /// GENERATE with the other kind of top prior fitted to the same model (full covariance when
+    /// the run's is diagonal, and vice versa), when asked for.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub generate_other_prior: Option<SamplerScore>,
+    /// Ancestral sampling with that other prior.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub ancestral_other_prior: Option<SamplerScore>,
 }
 
 /// The Fig. 4 summary.
@@ -196,6 +208,45 @@ pub fn evaluate(
     stage.start("Parzen estimate of the training images (reference ceiling)");
     let reference = data.train.head(opts.samples).images;
     let training_images = parzen_of(dev, &reference, &validation.images, &test.images, 0.0)?;
+    let (mut generate_other_prior, mut ancestral_other_prior) = (None, None);
+    if opts.other_prior {
+        stage.start("fitting the other kind of top prior");
+        let mut other = config.clone();
+        other.train.prior_covariance = match config.train.prior_covariance {
+            PriorCovariance::Diagonal => PriorCovariance::Full,
+            PriorCovariance::Full => PriorCovariance::Diagonal,
+        };
+        let images = data.train.head(config.data.train_limit).images;
+        let mut model = model.clone();
+        model.top_prior = Some(dev.install(|| {
+            fit_top_prior(
+                dev,
+                &model,
+                images.view(),
+                &other,
+                &mut seed.stream("other-prior"),
+            )
+        })?);
+        for (method, slot) in [
+            (Method::Generate, &mut generate_other_prior),
+            (Method::Ancestral, &mut ancestral_other_prior),
+        ] {
+            stage.start(&format!("{} sampling with the other prior", method.name()));
+            let t = Instant::now();
+            let mut rng = seed.stream(&format!("sample-{}", method.name()));
+            let s = dev.install(|| {
+                sampling::sample(dev, &model, method, opts.samples, config, &mut rng)
+            })?;
+            let seconds = t.elapsed().as_secs_f64();
+            *slot = Some(parzen_of(
+                dev,
+                &s,
+                &validation.images,
+                &test.images,
+                seconds,
+            )?);
+        }
+    }
     let mut scores = scores.into_iter();
     let mut next = || scores.next().expect("three samplers scored");
     let parzen = ParzenTable {
@@ -203,6 +254,8 @@ pub fn evaluate(
         ancestral: next(),
         joint_dae: next(),
         training_images,
+        generate_other_prior,
+        ancestral_other_prior,
     };
 
     stage.start("inference curves (Fig. 4)");

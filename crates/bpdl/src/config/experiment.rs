@@ -7,10 +7,10 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::Validate;
+use super::{Validate, check, positive_finite};
 use crate::activation::Activation;
 use crate::data::Dataset;
-use crate::error::{Error, Result};
+use crate::error::Result;
 
 /// A whole training run: data, model, E-step, M-step, schedule.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -312,18 +312,6 @@ impl Default for GenerateConfig {
             samples: 10_000,
         }
     }
-}
-
-fn check(ok: bool, key: impl Into<String>, message: &str) -> Result<()> {
-    if ok {
-        Ok(())
-    } else {
-        Err(Error::config(key, message))
-    }
-}
-
-fn positive_finite(x: f64) -> bool {
-    x.is_finite() && x > 0.0
 }
 
 impl Validate for Config {

@@ -28,6 +28,20 @@ pub trait Validate {
     fn validate(&self) -> Result<()>;
 }
 
+/// `Ok(())` if `ok`, else an [`Error::Config`] for `key` with `message` (for `validate`).
+pub(crate) fn check(ok: bool, key: impl Into<String>, message: &str) -> Result<()> {
+    if ok {
+        Ok(())
+    } else {
+        Err(Error::config(key, message))
+    }
+}
+
+/// A finite number above zero.
+pub(crate) fn positive_finite(x: f64) -> bool {
+    x.is_finite() && x > 0.0
+}
+
 /// Builds a `T` from its defaults, an optional TOML file and `key=value` overrides, then
 /// validates it.
 ///

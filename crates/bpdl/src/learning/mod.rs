@@ -19,14 +19,14 @@ pub mod optimizer;
 pub use local_delta::{LocalDelta, local_delta};
 pub use optimizer::{Gradient, MapOptimizer};
 
-use ndarray::{Array1, ArrayView2};
+use ndarray::{Array1, ArrayView2, ArrayViewMut1};
 use serde::{Deserialize, Serialize};
 
 use crate::backend::{Device, Matrix, noise};
 use crate::config::{CorruptionConfig, LearningConfig, ModelConfig, Optimizer};
 use crate::error::{Error, Result};
 use crate::inference::Posterior;
-use crate::model::GenerativeModel;
+use crate::model::{GenerativeModel, Map};
 use crate::rng::Rng;
 
 /// Optimizer state for every map of a model.
@@ -77,21 +77,34 @@ pub struct MStepLosses {
     pub encoder: Vec<f64>,
 }
 
+/// The buffers of one map: its prediction, its error signal and its gradient scratch.
+#[derive(Debug, Clone)]
+struct MapBuffers {
+    prediction: Matrix,
+    error: Matrix,
+    grad: Gradient,
+}
+
+impl MapBuffers {
+    fn new(batch: usize, map: &Map, optimizer: Optimizer) -> Self {
+        Self {
+            prediction: Matrix::zeros((batch, map.n_out())),
+            error: Matrix::zeros((batch, map.n_out())),
+            grad: Gradient::new(optimizer, map),
+        }
+    }
+}
+
 /// Buffers reused across minibatches.
 #[derive(Debug, Clone)]
 pub struct LearningWorkspace {
     /// `[x̃, h̃_1, …, h̃_L]`.
     corrupted: Vec<Matrix>,
-    /// `g_l(h̃_l)`, then reused for its error signal.
-    decoder_pred: Vec<Matrix>,
-    decoder_err: Vec<Matrix>,
-    /// `f_l(h̃_{l−1})`.
-    encoder_pred: Vec<Matrix>,
-    encoder_err: Vec<Matrix>,
+    /// Per map: `g_l`, index `l − 1`.
+    decoders: Vec<MapBuffers>,
+    /// Per map: `f_l`, index `l − 1`.
+    encoders: Vec<MapBuffers>,
     row_sse: Array1<f64>,
-    /// Gradient scratch of f_l and g_l.
-    encoder_grad: Vec<Gradient>,
-    decoder_grad: Vec<Gradient>,
     /// The losses of the last M-step.
     losses: MStepLosses,
 }
@@ -99,28 +112,23 @@ pub struct LearningWorkspace {
 impl LearningWorkspace {
     /// Buffers for minibatches of `batch` examples under `optimizer`.
     pub fn new(model: &GenerativeModel, batch: usize, optimizer: Optimizer) -> Self {
-        let s = &model.sizes;
-        let zeros = |widths: &[usize]| -> Vec<Matrix> {
-            widths.iter().map(|&n| Matrix::zeros((batch, n))).collect()
-        };
-        let (below, above) = (&s[..s.len() - 1], &s[1..]);
         Self {
-            corrupted: zeros(s),
-            decoder_pred: zeros(below),
-            decoder_err: zeros(below),
-            encoder_pred: zeros(above),
-            encoder_err: zeros(above),
+            corrupted: model
+                .sizes
+                .iter()
+                .map(|&n| Matrix::zeros((batch, n)))
+                .collect(),
+            decoders: model
+                .pairs
+                .iter()
+                .map(|p| MapBuffers::new(batch, &p.decoder, optimizer))
+                .collect(),
+            encoders: model
+                .pairs
+                .iter()
+                .map(|p| MapBuffers::new(batch, &p.encoder, optimizer))
+                .collect(),
             row_sse: Array1::zeros(batch),
-            encoder_grad: model
-                .pairs
-                .iter()
-                .map(|p| Gradient::new(optimizer, &p.encoder))
-                .collect(),
-            decoder_grad: model
-                .pairs
-                .iter()
-                .map(|p| Gradient::new(optimizer, &p.decoder))
-                .collect(),
             losses: MStepLosses {
                 decoder: vec![0.0; model.depth()],
                 encoder: vec![0.0; model.depth()],
@@ -222,67 +230,67 @@ pub fn m_step<'w>(
     for l in 1..=depth {
         let pair = &mut model.pairs[l - 1];
         // decoder g_l: predicts h_{l−1} from h̃_l
-        pair.decoder.forward(
-            dev,
-            ws.corrupted[l].view(),
-            ws.decoder_pred[l - 1].view_mut(),
-        );
-        let delta = local_delta(
-            dev,
-            ws.corrupted[l].view(),
-            value(l - 1),
-            ws.decoder_pred[l - 1].view(),
-            pair.decoder.activation,
-            &mut ws.decoder_err[l - 1],
-            ws.row_sse.view_mut(),
-        );
-        finite(delta.loss, || format!("g{l} (decoder of h{l})"))?;
-        ws.losses.decoder[l - 1] = delta.loss;
-        opt.decoders[l - 1].apply(
+        ws.losses.decoder[l - 1] = learn_map(
             dev,
             cfg,
             &mut pair.decoder,
-            &delta,
+            &mut opt.decoders[l - 1],
+            &mut ws.decoders[l - 1],
+            (ws.corrupted[l].view(), value(l - 1)),
             rates.decoder[l - 1],
-            &mut ws.decoder_grad[l - 1],
-        );
-
-        // encoder f_l: predicts h_l from h̃_{l−1}
-        pair.encoder.forward(
-            dev,
-            ws.corrupted[l - 1].view(),
-            ws.encoder_pred[l - 1].view_mut(),
-        );
-        let delta = local_delta(
-            dev,
-            ws.corrupted[l - 1].view(),
-            value(l),
-            ws.encoder_pred[l - 1].view(),
-            pair.encoder.activation,
-            &mut ws.encoder_err[l - 1],
             ws.row_sse.view_mut(),
-        );
-        finite(delta.loss, || format!("f{l} (encoder of h{l})"))?;
-        ws.losses.encoder[l - 1] = delta.loss;
-        opt.encoders[l - 1].apply(
+        )
+        .map_err(|()| non_finite(format!("g{l} (decoder of h{l})")))?;
+        // encoder f_l: predicts h_l from h̃_{l−1}
+        ws.losses.encoder[l - 1] = learn_map(
             dev,
             cfg,
             &mut pair.encoder,
-            &delta,
+            &mut opt.encoders[l - 1],
+            &mut ws.encoders[l - 1],
+            (ws.corrupted[l - 1].view(), value(l)),
             rates.encoder[l - 1],
-            &mut ws.encoder_grad[l - 1],
-        );
+            ws.row_sse.view_mut(),
+        )
+        .map_err(|()| non_finite(format!("f{l} (encoder of h{l})")))?;
     }
     Ok(&ws.losses)
 }
 
-fn finite(loss: f64, map: impl FnOnce() -> String) -> Result<()> {
-    if loss.is_finite() {
-        Ok(())
-    } else {
-        Err(Error::NonFinite {
-            layer: map(),
-            step: "the M-step".into(),
-        })
+/// One map's local rule: prediction from its (corrupted) input, error against its target,
+/// update of its own weights. Returns its loss, or `Err(())` when the loss is not finite (the
+/// weights are then left as they were).
+#[allow(clippy::too_many_arguments)]
+fn learn_map(
+    dev: &Device,
+    cfg: &LearningConfig,
+    map: &mut Map,
+    opt: &mut MapOptimizer,
+    buf: &mut MapBuffers,
+    (input, target): (ArrayView2<'_, f32>, ArrayView2<'_, f32>),
+    lr: f32,
+    row_sse: ArrayViewMut1<'_, f64>,
+) -> std::result::Result<f64, ()> {
+    map.forward(dev, input, buf.prediction.view_mut());
+    let delta = local_delta(
+        dev,
+        input,
+        target,
+        buf.prediction.view(),
+        map.activation,
+        &mut buf.error,
+        row_sse,
+    );
+    if !delta.loss.is_finite() {
+        return Err(());
+    }
+    opt.apply(dev, cfg, map, &delta, lr, &mut buf.grad);
+    Ok(delta.loss)
+}
+
+fn non_finite(map: String) -> Error {
+    Error::NonFinite {
+        layer: map,
+        step: "the M-step".into(),
     }
 }

@@ -13,8 +13,8 @@ use super::protocol::{
     Drive, OuDrive, PoissonDrive, PreSynapse, ProtocolParams, RampDrive, SpikeModel,
 };
 use super::stdp::PairStdp;
-use crate::config::Validate;
-use crate::error::{Error, Result};
+use crate::config::{Validate, check, positive_finite};
+use crate::error::Result;
 
 /// Everything `bpdl stdp` runs.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -253,23 +253,11 @@ impl StdpConfig {
     }
 }
 
-fn check(ok: bool, key: &str, message: &str) -> Result<()> {
-    if ok {
-        Ok(())
-    } else {
-        Err(Error::config(key, message))
-    }
-}
-
-fn positive(x: f64) -> bool {
-    x.is_finite() && x > 0.0
-}
-
 impl Validate for StdpConfig {
     fn validate(&self) -> Result<()> {
         let n = &self.neuron;
         check(
-            positive(n.tau_membrane_ms) && n.tau_membrane_ms <= 10_000.0,
+            positive_finite(n.tau_membrane_ms) && n.tau_membrane_ms <= 10_000.0,
             "neuron.tau_membrane_ms",
             "must be in (0, 10000] ms",
         )?;
@@ -294,12 +282,12 @@ impl Validate for StdpConfig {
             "must be ≥ 0",
         )?;
         check(
-            positive(n.steepness),
+            positive_finite(n.steepness),
             "neuron.steepness",
             "must be a positive number (per unit voltage)",
         )?;
         check(
-            positive(n.rate_max_hz) && n.rate_max_hz <= 1e5,
+            positive_finite(n.rate_max_hz) && n.rate_max_hz <= 1e5,
             "neuron.rate_max_hz",
             "must be in (0, 100000] Hz",
         )?;
@@ -316,12 +304,12 @@ impl Validate for StdpConfig {
             "must be at most neuron.v_threshold (the neuron starts below threshold)",
         )?;
         check(
-            positive(r.slope_min_per_ms),
+            positive_finite(r.slope_min_per_ms),
             "drive.ramp.slope_min_per_ms",
             "must be a positive number",
         )?;
         check(
-            positive(r.slope_max_per_ms) && r.slope_max_per_ms >= r.slope_min_per_ms,
+            positive_finite(r.slope_max_per_ms) && r.slope_max_per_ms >= r.slope_min_per_ms,
             "drive.ramp.slope_max_per_ms",
             "must be at least drive.ramp.slope_min_per_ms",
         )?;
@@ -331,7 +319,7 @@ impl Validate for StdpConfig {
             "must be in [0, 1]",
         )?;
         check(
-            positive(r.falling_slope_scale),
+            positive_finite(r.falling_slope_scale),
             "drive.ramp.falling_slope_scale",
             "must be a positive number",
         )?;
@@ -347,7 +335,7 @@ impl Validate for StdpConfig {
             "must be ≥ 0",
         )?;
         check(
-            positive(o.tau_ms),
+            positive_finite(o.tau_ms),
             "drive.ou.tau_ms",
             "must be a positive number of ms",
         )?;
@@ -359,12 +347,12 @@ impl Validate for StdpConfig {
             "must be between 1 and 10000000",
         )?;
         check(
-            positive(p.dt_ms) && p.dt_ms <= 10.0,
+            positive_finite(p.dt_ms) && p.dt_ms <= 10.0,
             "protocol.dt_ms",
             "must be in (0, 10] ms",
         )?;
         check(
-            positive(p.window_ms) && p.window_ms / p.dt_ms <= 1e7,
+            positive_finite(p.window_ms) && p.window_ms / p.dt_ms <= 1e7,
             "protocol.window_ms",
             "must be positive and at most 10⁷ time steps",
         )?;
@@ -374,7 +362,7 @@ impl Validate for StdpConfig {
             "must be ≥ 0 and at most 10⁷ time steps",
         )?;
         check(
-            positive(p.bin_ms) && p.bin_ms <= p.window_ms,
+            positive_finite(p.bin_ms) && p.bin_ms <= p.window_ms,
             "protocol.bin_ms",
             "must be positive and at most protocol.window_ms",
         )?;
@@ -385,7 +373,7 @@ impl Validate for StdpConfig {
             "must be a finite number",
         )?;
         check(
-            positive(p.pre.tau_synapse_ms),
+            positive_finite(p.pre.tau_synapse_ms),
             "protocol.pre.tau_synapse_ms",
             "must be a positive number of ms",
         )?;
@@ -407,12 +395,12 @@ impl Validate for StdpConfig {
             "must be a finite number",
         )?;
         check(
-            positive(q.tau_plus_ms),
+            positive_finite(q.tau_plus_ms),
             "pair_rule.tau_plus_ms",
             "must be a positive number of ms",
         )?;
         check(
-            positive(q.tau_minus_ms),
+            positive_finite(q.tau_minus_ms),
             "pair_rule.tau_minus_ms",
             "must be a positive number of ms",
         )?;
@@ -434,17 +422,17 @@ impl Validate for StdpConfig {
             "must be ≥ 0",
         )?;
         check(
-            positive(d.rate_max_hz) && d.rate_max_hz * d.dt_ms * 1e-3 <= 1.0,
+            positive_finite(d.rate_max_hz) && d.rate_max_hz * d.dt_ms * 1e-3 <= 1.0,
             "delta_rule.rate_max_hz",
             "must be positive with rate_max_hz·dt_ms ≤ 1000 (at most one spike per step)",
         )?;
         check(
-            positive(d.tau_membrane_ms),
+            positive_finite(d.tau_membrane_ms),
             "delta_rule.tau_membrane_ms",
             "must be a positive number of ms",
         )?;
         check(
-            positive(d.tau_synapse_ms),
+            positive_finite(d.tau_synapse_ms),
             "delta_rule.tau_synapse_ms",
             "must be a positive number of ms",
         )?;
@@ -456,12 +444,12 @@ impl Validate for StdpConfig {
             "must be ≥ 0 with nudge_rate_per_ms·dt_ms ≤ 1",
         )?;
         check(
-            positive(d.dt_ms) && d.dt_ms <= d.tau_membrane_ms.min(d.tau_synapse_ms),
+            positive_finite(d.dt_ms) && d.dt_ms <= d.tau_membrane_ms.min(d.tau_synapse_ms),
             "delta_rule.dt_ms",
             "must be positive and at most the membrane and synaptic time constants",
         )?;
         check(
-            positive(d.presentation_ms) && d.presentation_ms / d.dt_ms <= 1e6,
+            positive_finite(d.presentation_ms) && d.presentation_ms / d.dt_ms <= 1e6,
             "delta_rule.presentation_ms",
             "must be positive and at most 10⁶ time steps",
         )?;
@@ -476,7 +464,7 @@ impl Validate for StdpConfig {
             "must be ≥ 0",
         )?;
         check(
-            positive(d.eta_decay_epochs),
+            positive_finite(d.eta_decay_epochs),
             "delta_rule.eta_decay_epochs",
             "must be a positive number",
         )?;
