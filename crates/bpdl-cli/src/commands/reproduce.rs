@@ -36,10 +36,10 @@ pub struct ReproduceArgs {
     /// Override a config key (repeatable).
     #[arg(long = "set", value_name = "KEY=VALUE")]
     pub set: Vec<String>,
-    /// Samples per sampler for the Parzen table (the protocol uses 10,000; fewer give lower,
-    /// incomparable scores — for smoke tests only).
-    #[arg(long, default_value_t = 10_000)]
-    pub samples: usize,
+    /// Samples per sampler for the Parzen table (default: the config's `generate.samples`, the
+    /// protocol's 10,000; fewer give lower, incomparable scores — for smoke tests only).
+    #[arg(long)]
+    pub samples: Option<usize>,
 }
 
 /// The paper's numbers and the literature rows it quotes (Parzen log-likelihood on MNIST, nats).
@@ -128,7 +128,6 @@ pub fn run(global: &Global, args: &ReproduceArgs) -> Result<()> {
     } else {
         EvalOptions::full()
     };
-    opts.samples = args.samples.max(1);
     // the configuration: the paper's, or the run's
     let base = match &args.run {
         Some(dir) => checkpoint::load_model(&dir.join(checkpoint::FILE_NAME))?.1,
@@ -147,6 +146,7 @@ pub fn run(global: &Global, args: &ReproduceArgs) -> Result<()> {
     if args.seeds == 0 {
         bail!("--seeds must be at least 1");
     }
+    opts.samples = args.samples.unwrap_or(base.generate.samples).max(1);
     let data = common::load_dataset(global, base.data.dataset)?;
     std::fs::create_dir_all(&out).with_context(|| format!("creating {}", out.display()))?;
     bpdl::run::RunDir::create(

@@ -20,9 +20,9 @@ pub struct SampleArgs {
     /// generate (Algorithm 2), ancestral, or joint-dae (§5.1).
     #[arg(long, default_value = "generate")]
     pub method: Method,
-    /// Number of samples.
-    #[arg(long, default_value_t = 10_000)]
-    pub n: usize,
+    /// Number of samples (default: the run's `generate.samples`, 10,000).
+    #[arg(long)]
+    pub n: Option<usize>,
     /// Override a config key of the run for sampling, e.g. --set generate.rounds=5.
     #[arg(long = "set", value_name = "KEY=VALUE")]
     pub set: Vec<String>,
@@ -33,20 +33,21 @@ pub fn run(global: &Global, args: &SampleArgs) -> Result<()> {
     let (model, saved) = checkpoint::load_model(&args.run.join(checkpoint::FILE_NAME))?;
     let config = super::train::apply_overrides(&saved, &args.set)?;
     let seed = global.seed.unwrap_or(config.seed);
+    let n = args.n.unwrap_or(config.generate.samples);
     let out = global.out.clone().unwrap_or_else(|| {
         args.run
             .join(format!("samples_{}.safetensors", args.method.name()))
     });
-    let spinner = common::spinner(&format!("{} {} samples", args.n, args.method.name()));
+    let spinner = common::spinner(&format!("{} {} samples", n, args.method.name()));
     let started = std::time::Instant::now();
     let mut rng = bpdl::rng::Seed(seed).stream(&format!("sample-{}", args.method.name()));
     let samples =
-        dev.install(|| sampling::sample(&dev, &model, args.method, args.n, &config, &mut rng))?;
+        dev.install(|| sampling::sample(&dev, &model, args.method, n, &config, &mut rng))?;
     spinner.finish_and_clear();
     write_samples(&out, &samples, args.method, seed, &args.run)?;
     println!(
         "{} {} samples in {:.1}s: {} (grid: {})",
-        args.n,
+        n,
         args.method.name(),
         started.elapsed().as_secs_f64(),
         out.display(),

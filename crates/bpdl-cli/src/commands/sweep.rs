@@ -33,9 +33,9 @@ pub struct SweepArgs {
     /// Base config file.
     #[arg(long)]
     pub config: Option<PathBuf>,
-    /// Samples per sampler for the Parzen estimate.
-    #[arg(long, default_value_t = 10_000)]
-    pub samples: usize,
+    /// Samples per sampler for the Parzen estimate (default: `generate.samples`, 10,000).
+    #[arg(long)]
+    pub samples: Option<usize>,
     /// Also score GENERATE and ancestral sampling with a full-covariance top prior fitted to the
     /// same model (not saved).
     #[arg(long)]
@@ -159,11 +159,11 @@ pub fn run(global: &Global, args: &SweepArgs) -> Result<()> {
             }
         };
         let validation = data.validation.head(1000);
+        let samples = args.samples.unwrap_or(config.generate.samples);
         let score = |model: &bpdl::model::GenerativeModel, method: Method| -> Result<Scored> {
             let mut rng = bpdl::rng::Seed(config.seed).stream(&format!("sample-{}", method.name()));
-            let s = dev.install(|| {
-                sampling::sample(&dev, model, method, args.samples, config, &mut rng)
-            })?;
+            let s =
+                dev.install(|| sampling::sample(&dev, model, method, samples, config, &mut rng))?;
             let (test, curve) = parzen::evaluate(
                 &dev,
                 s.view(),
