@@ -1,0 +1,31 @@
+//! Oracle: the paper's settings as written out in `experiments/`. The committed config files
+//! must parse (no unknown keys, values in range) and the paper's experiment file must be exactly
+//! the library's defaults, so that the README's default command and the documented file can never
+//! drift apart.
+
+use std::path::Path;
+
+fn experiments() -> std::path::PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../experiments")
+}
+
+#[test]
+fn the_papers_experiment_file_is_the_default_config() {
+    let path = experiments().join("mnist-reproduction/config.toml");
+    let from_file: bpdl::Config = bpdl::config::resolve(Some(&path), &[]).unwrap();
+    assert_eq!(from_file, bpdl::Config::default());
+}
+
+#[test]
+fn every_experiment_config_parses() {
+    let stdp = experiments().join("stdp-curve/config.toml");
+    let _: bpdl::spiking::StdpConfig = bpdl::config::resolve(Some(&stdp), &[]).unwrap();
+    for entry in std::fs::read_dir(experiments()).unwrap() {
+        let dir = entry.unwrap().path();
+        let file = dir.join("config.toml");
+        if file.is_file() && !dir.ends_with("stdp-curve") {
+            let _: bpdl::Config = bpdl::config::resolve(Some(&file), &[])
+                .unwrap_or_else(|e| panic!("{}: {e}", file.display()));
+        }
+    }
+}
