@@ -233,3 +233,106 @@ fn perturbing_another_layers_weights_leaves_a_layers_update_unchanged() {
     // and every map did learn something
     assert_ne!(reference.pairs[0].encoder, model.pairs[0].encoder);
 }
+
+/// φ'(a) in f64, for the reference M-step below.
+fn dphi64(act: Activation, a: f64) -> f64 {
+    match act {
+        Activation::Sigmoid => {
+            let s = phi64(Activation::Sigmoid, a);
+            s * (1.0 - s)
+        }
+        Activation::Softplus => phi64(Activation::Sigmoid, a),
+        Activation::Tanh => 1.0 - a.tanh().powi(2),
+        Activation::Relu => f64::from(u8::from(a > 0.0)),
+        Activation::Linear => 1.0,
+    }
+}
+
+/// One plain-SGD step of a map on its own loss, in f64: W ← W − ε·(2/B)·uᵀe, b ← b − ε·(2/B)·Σe,
+/// e = (φ(uW + b) − t) ⊙ φ'(uW + b).
+fn sgd_step64(map: &Map, u: &Matrix, t: &Matrix, lr: f64) -> (Array2<f64>, Array1<f64>) {
+    let (u, t) = (u.mapv(f64::from), t.mapv(f64::from));
+    let w = map.weight.mapv(f64::from);
+    let b = map.bias.mapv(f64::from);
+    let a = u.dot(&w) + &b;
+    let e = Array2::from_shape_fn(a.dim(), |(i, j)| {
+        let v = a[[i, j]];
+        (phi64(map.activation, v) - t[[i, j]]) * dphi64(map.activation, v)
+    });
+    let scale = 2.0 / u.nrows() as f64;
+    (
+        &w - &(u.t().dot(&e) * (lr * scale)),
+        &b - &(e.sum_axis(ndarray::Axis(0)) * (lr * scale)),
+    )
+}
+
+/// The M-step lets g_l and f_l learn concurrently on two threads: every map must still get its
+/// own input and target (g_l: h_l → h_{l−1}, f_l: h_{l−1} → h_l), as a one-map-at-a-time f64
+/// reference computes them, and the result must not depend on the thread count.
+#[test]
+fn the_m_step_updates_every_map_toward_its_own_target_whatever_the_thread_count() {
+    let mut config = common::small_config(16, 6);
+    config.model.input_corruption = bpdl::config::CorruptionConfig::None;
+    for layer in &mut config.model.layers {
+        layer.corruption = bpdl::config::CorruptionConfig::None;
+    }
+    config.learning.lr = 0.05;
+    let x = common::manifold_data(20, 12, 3, 17);
+    let model = GenerativeModel::new(12, &config.model, &mut Seed(4).stream("init"));
+    let mut post = Posterior::zeros(&model, 20);
+    post.h[0] = random_matrix(20, 16, 1.0, 15).mapv(f32::abs);
+    post.h[1] = random_matrix(20, 6, 0.5, 16).mapv(|v| v + 0.5);
+
+    let step = |threads: usize| {
+        let dev = Device::cpu(threads).unwrap();
+        let mut m = model.clone();
+        let mut ws = LearningWorkspace::new(&m, 20, config.learning.optimizer);
+        let mut opt = ModelOptimizer::new(&config.learning, &m);
+        let rates = learning::learning_rates(&config.model, &config.learning, 0);
+        learning::m_step(
+            &dev,
+            &mut m,
+            x.view(),
+            &post,
+            &config.model,
+            &config.learning,
+            &rates,
+            &mut ws,
+            &mut opt,
+            &mut Seed(9).stream("corruption"),
+        )
+        .unwrap();
+        m
+    };
+    let two = step(2);
+    assert_eq!(two, step(1), "the M-step depends on the thread count");
+
+    let layers = [&x, &post.h[0], &post.h[1]];
+    for l in 1..=2 {
+        let pair = &model.pairs[l - 1];
+        let learned = &two.pairs[l - 1];
+        let cases = [
+            (
+                "decoder",
+                &pair.decoder,
+                &learned.decoder,
+                layers[l],
+                layers[l - 1],
+            ),
+            (
+                "encoder",
+                &pair.encoder,
+                &learned.encoder,
+                layers[l - 1],
+                layers[l],
+            ),
+        ];
+        for (name, before, after, input, target) in cases {
+            let (w, b) = sgd_step64(before, input, target, 0.05);
+            let dw = (&after.weight.mapv(f64::from) - &w).mapv(f64::abs);
+            let db = (&after.bias.mapv(f64::from) - &b).mapv(f64::abs);
+            let worst = dw.iter().chain(db.iter()).fold(0.0f64, |m, &v| m.max(v));
+            assert!(worst < 1e-5, "layer {l} {name}: max |Δ| {worst}");
+        }
+    }
+}

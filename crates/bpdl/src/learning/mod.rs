@@ -19,7 +19,7 @@ pub mod optimizer;
 pub use local_delta::{LocalDelta, local_delta};
 pub use optimizer::{Gradient, MapOptimizer};
 
-use ndarray::{Array1, ArrayView2, ArrayViewMut1};
+use ndarray::{Array1, ArrayView2};
 use serde::{Deserialize, Serialize};
 
 use crate::backend::{Device, Matrix, noise};
@@ -77,11 +77,13 @@ pub struct MStepLosses {
     pub encoder: Vec<f64>,
 }
 
-/// The buffers of one map: its prediction, its error signal and its gradient scratch.
+/// The buffers of one map: its prediction, its error signal, each example's squared error and
+/// its gradient scratch.
 #[derive(Debug, Clone)]
 struct MapBuffers {
     prediction: Matrix,
     error: Matrix,
+    row_sse: Array1<f64>,
     grad: Gradient,
 }
 
@@ -90,6 +92,7 @@ impl MapBuffers {
         Self {
             prediction: Matrix::zeros((batch, map.n_out())),
             error: Matrix::zeros((batch, map.n_out())),
+            row_sse: Array1::zeros(batch),
             grad: Gradient::new(optimizer, map),
         }
     }
@@ -104,7 +107,6 @@ pub struct LearningWorkspace {
     decoders: Vec<MapBuffers>,
     /// Per map: `f_l`, index `l − 1`.
     encoders: Vec<MapBuffers>,
-    row_sse: Array1<f64>,
     /// The losses of the last M-step.
     losses: MStepLosses,
 }
@@ -128,7 +130,6 @@ impl LearningWorkspace {
                 .iter()
                 .map(|p| MapBuffers::new(batch, &p.encoder, optimizer))
                 .collect(),
-            row_sse: Array1::zeros(batch),
             losses: MStepLosses {
                 decoder: vec![0.0; model.depth()],
                 encoder: vec![0.0; model.depth()],
@@ -187,9 +188,9 @@ pub fn corrupt(
 /// One M-step on a minibatch `x` with inferred `post`: corrupt every layer, then update every
 /// map toward its local target. Returns each map's loss (kept in the workspace).
 ///
-/// Fails with [`Error::NonFinite`] naming the map whose loss is not finite; training then stops
-/// (the maps updated before it in this step are not rolled back: the checkpoint of the last
-/// completed epoch is what survives).
+/// Fails with [`Error::NonFinite`] naming the map whose loss is not finite (the decoder first
+/// when both maps of a layer fail); training then stops. The other maps updated in this step
+/// are not rolled back: the checkpoint of the last completed epoch is what survives.
 #[allow(clippy::too_many_arguments)]
 pub fn m_step<'w>(
     dev: &Device,
@@ -229,30 +230,42 @@ pub fn m_step<'w>(
     }
     for l in 1..=depth {
         let pair = &mut model.pairs[l - 1];
-        // decoder g_l: predicts h_{l−1} from h̃_l
-        ws.losses.decoder[l - 1] = learn_map(
-            dev,
-            cfg,
-            &mut pair.decoder,
-            &mut opt.decoders[l - 1],
-            &mut ws.decoders[l - 1],
-            (ws.corrupted[l].view(), value(l - 1)),
-            rates.decoder[l - 1],
-            ws.row_sse.view_mut(),
-        )
-        .map_err(|()| non_finite(format!("g{l} (decoder of h{l})")))?;
-        // encoder f_l: predicts h_l from h̃_{l−1}
-        ws.losses.encoder[l - 1] = learn_map(
-            dev,
-            cfg,
-            &mut pair.encoder,
-            &mut opt.encoders[l - 1],
-            &mut ws.encoders[l - 1],
-            (ws.corrupted[l - 1].view(), value(l)),
-            rates.encoder[l - 1],
-            ws.row_sse.view_mut(),
-        )
-        .map_err(|()| non_finite(format!("f{l} (encoder of h{l})")))?;
+        let (decoder, encoder) = (&mut pair.decoder, &mut pair.encoder);
+        let (dec_opt, enc_opt) = (&mut opt.decoders[l - 1], &mut opt.encoders[l - 1]);
+        let (dec_buf, enc_buf) = (&mut ws.decoders[l - 1], &mut ws.encoders[l - 1]);
+        let corrupted = &ws.corrupted;
+        // g_l and f_l share no parameter and no buffer: they learn concurrently, each with its
+        // own thread (the same arithmetic as one after the other).
+        let (decoder_loss, encoder_loss) = dev.join(
+            // decoder g_l: predicts h_{l−1} from h̃_l
+            |d| {
+                learn_map(
+                    d,
+                    cfg,
+                    decoder,
+                    dec_opt,
+                    dec_buf,
+                    (corrupted[l].view(), value(l - 1)),
+                    rates.decoder[l - 1],
+                )
+            },
+            // encoder f_l: predicts h_l from h̃_{l−1}
+            |d| {
+                learn_map(
+                    d,
+                    cfg,
+                    encoder,
+                    enc_opt,
+                    enc_buf,
+                    (corrupted[l - 1].view(), value(l)),
+                    rates.encoder[l - 1],
+                )
+            },
+        );
+        ws.losses.decoder[l - 1] =
+            decoder_loss.map_err(|()| non_finite(format!("g{l} (decoder of h{l})")))?;
+        ws.losses.encoder[l - 1] =
+            encoder_loss.map_err(|()| non_finite(format!("f{l} (encoder of h{l})")))?;
     }
     Ok(&ws.losses)
 }
@@ -269,7 +282,6 @@ fn learn_map(
     buf: &mut MapBuffers,
     (input, target): (ArrayView2<'_, f32>, ArrayView2<'_, f32>),
     lr: f32,
-    row_sse: ArrayViewMut1<'_, f64>,
 ) -> std::result::Result<f64, ()> {
     map.forward(dev, input, buf.prediction.view_mut());
     let delta = local_delta(
@@ -279,7 +291,7 @@ fn learn_map(
         buf.prediction.view(),
         map.activation,
         &mut buf.error,
-        row_sse,
+        buf.row_sse.view_mut(),
     );
     if !delta.loss.is_finite() {
         return Err(());
