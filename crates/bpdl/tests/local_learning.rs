@@ -181,6 +181,34 @@ fn first_optimizer_steps_follow_their_closed_forms() {
 
 /// With the targets (the inferred h) held fixed, perturbing g2 must leave the updates of f1, g1
 /// and f2 unchanged: the rules are local, nothing travels between layers.
+/// One M-step of `m` on `x` with the inferred `post`, fresh optimizer state, epoch 0.
+fn one_m_step(
+    dev: &Device,
+    config: &bpdl::Config,
+    mut m: GenerativeModel,
+    x: &Matrix,
+    post: &Posterior,
+) -> GenerativeModel {
+    let batch = x.nrows();
+    let mut ws = LearningWorkspace::new(&m, batch, config.learning.optimizer);
+    let mut opt = ModelOptimizer::new(&config.learning, &m);
+    let rates = learning::learning_rates(&config.model, &config.learning, 0);
+    learning::m_step(
+        dev,
+        &mut m,
+        x.view(),
+        post,
+        &config.model,
+        &config.learning,
+        &rates,
+        &mut ws,
+        &mut opt,
+        &mut Seed(9).stream("corruption"),
+    )
+    .unwrap();
+    m
+}
+
 #[test]
 fn perturbing_another_layers_weights_leaves_a_layers_update_unchanged() {
     let dev = Device::cpu(2).unwrap();
@@ -191,25 +219,7 @@ fn perturbing_another_layers_weights_leaves_a_layers_update_unchanged() {
     post.h[0] = random_matrix(20, 16, 1.0, 5).mapv(f32::abs);
     post.h[1] = random_matrix(20, 6, 0.5, 6).mapv(|v| v + 0.5);
 
-    let step = |mut m: GenerativeModel| {
-        let mut ws = LearningWorkspace::new(&m, 20, config.learning.optimizer);
-        let mut opt = ModelOptimizer::new(&config.learning, &m);
-        let rates = learning::learning_rates(&config.model, &config.learning, 0);
-        learning::m_step(
-            &dev,
-            &mut m,
-            x.view(),
-            &post,
-            &config.model,
-            &config.learning,
-            &rates,
-            &mut ws,
-            &mut opt,
-            &mut Seed(9).stream("corruption"),
-        )
-        .unwrap();
-        m
-    };
+    let step = |m: GenerativeModel| one_m_step(&dev, &config, m, &x, &post);
     let reference = step(model.clone());
     let mut perturbed = model.clone();
     perturbed.pairs[1]
@@ -285,24 +295,7 @@ fn the_m_step_updates_every_map_toward_its_own_target_whatever_the_thread_count(
 
     let step = |threads: usize| {
         let dev = Device::cpu(threads).unwrap();
-        let mut m = model.clone();
-        let mut ws = LearningWorkspace::new(&m, 20, config.learning.optimizer);
-        let mut opt = ModelOptimizer::new(&config.learning, &m);
-        let rates = learning::learning_rates(&config.model, &config.learning, 0);
-        learning::m_step(
-            &dev,
-            &mut m,
-            x.view(),
-            &post,
-            &config.model,
-            &config.learning,
-            &rates,
-            &mut ws,
-            &mut opt,
-            &mut Seed(9).stream("corruption"),
-        )
-        .unwrap();
-        m
+        one_m_step(&dev, &config, model.clone(), &x, &post)
     };
     let two = step(2);
     assert_eq!(two, step(1), "the M-step depends on the thread count");
