@@ -176,21 +176,22 @@ pub struct BenchReport {
     /// Worker threads.
     pub threads: usize,
     /// GEMM throughput on exactly the shapes (and calls) of a training minibatch: total FLOP
-    /// over the sum of the shapes' times measured alone.
+    /// over the sum of the shapes' times measured alone (median over [`ROUNDS`] rounds).
     pub gemm_gflops: f64,
     /// Per-shape detail of `gemm_gflops`.
     pub gemm_shapes: Vec<ShapeTiming>,
-    /// Milliseconds per training minibatch (E-step + M-step, batch 100).
+    /// Milliseconds per training minibatch (E-step + M-step, batch 100; median over rounds).
     pub train_step_ms: f64,
     /// FLOP-counted throughput of a training minibatch.
     pub train_step_gflops: f64,
-    /// `train_step_gflops / gemm_gflops`.
+    /// Training throughput over GEMM throughput, each round's training step against the same
+    /// round's GEMMs; the median over [`ROUNDS`] interleaved rounds.
     pub train_to_gemm_ratio: f64,
     /// Milliseconds per INFERENCE (E-step) of a minibatch.
     pub inference_ms: f64,
     /// FLOP-counted throughput of INFERENCE.
     pub inference_gflops: f64,
-    /// `inference_gflops / gemm_gflops`.
+    /// INFERENCE throughput over GEMM throughput, per round as for `train_to_gemm_ratio`.
     pub inference_to_gemm_ratio: f64,
     /// Milliseconds for GENERATE of `generate_samples` samples.
     pub generate_ms: f64,
@@ -254,24 +255,53 @@ pub fn run(dev: &Device, min_seconds: f64) -> Result<BenchReport> {
                 None => distinct.push((*c, 1)),
             }
         }
-        let mut gemm_time = 0.0;
-        let mut gemm_shapes = Vec::new();
-        for (shape, count) in &distinct {
-            let t = time_shape(dev, shape, min_seconds / distinct.len() as f64);
-            gemm_time += t * *count as f64;
-            gemm_shapes.push(ShapeTiming {
+        // The VM's speed drifts by tens of percent over seconds, so the GEMMs and the steps are
+        // measured in interleaved rounds and each ratio is the median of its per-round ratios.
+        let mut operands: Vec<ShapeOperands> = distinct
+            .iter()
+            .map(|(s, _)| ShapeOperands::new(s))
+            .collect();
+        let per_round = min_seconds / ROUNDS as f64;
+        let mut shape_times = vec![Vec::new(); distinct.len()];
+        let (mut gemm_step, mut train_times, mut inference_times) =
+            (Vec::new(), Vec::new(), Vec::new());
+        for _ in 0..ROUNDS {
+            let mut step = 0.0;
+            for (i, (_, count)) in distinct.iter().enumerate() {
+                let t = time_per_call(per_round / distinct.len() as f64, || operands[i].run(dev));
+                shape_times[i].push(t);
+                step += t * *count as f64;
+            }
+            gemm_step.push(step);
+            train_times.push(time_per_call(per_round, || state.train_step(dev)));
+            inference_times.push(time_per_call(per_round, || state.e_step(dev)));
+        }
+        let gemm_shapes = distinct
+            .iter()
+            .zip(&shape_times)
+            .map(|((shape, count), times)| ShapeTiming {
                 m: shape.m,
                 k: shape.k,
                 n: shape.n,
                 a_transposed: shape.a_transposed,
                 calls_per_step: *count,
-                gflops: shape.flops() / t / 1e9,
-            });
-        }
-        let gemm_gflops = train_flops / gemm_time / 1e9;
-
-        let train = time_per_call(min_seconds, || state.train_step(dev));
-        let inference = time_per_call(min_seconds, || state.e_step(dev));
+                gflops: shape.flops() / median(times) / 1e9,
+            })
+            .collect();
+        let gemm_gflops = train_flops / median(&gemm_step) / 1e9;
+        let train = median(&train_times);
+        let inference = median(&inference_times);
+        // per round: (FLOP / time) / (train FLOP / GEMM time of the step's shapes)
+        let round_ratios = |times: &[f64], flops: f64| {
+            let r: Vec<f64> = times
+                .iter()
+                .zip(&gemm_step)
+                .map(|(t, g)| (flops / t) / (train_flops / g))
+                .collect();
+            median(&r)
+        };
+        let train_to_gemm_ratio = round_ratios(&train_times, train_flops);
+        let inference_to_gemm_ratio = round_ratios(&inference_times, inference_flops);
 
         let mut model = w.model.clone();
         model.top_prior = Some(TopPrior {
@@ -318,7 +348,6 @@ pub fn run(dev: &Device, min_seconds: f64) -> Result<BenchReport> {
         let parzen_flops: f64 = parzen_calls.iter().map(GemmShape::flops).sum();
         let parzen_seconds = time_per_call(min_seconds, &mut parzen_once);
 
-        let ratio = |gflops: f64| gflops / gemm_gflops;
         let train_step_gflops = train_flops / train / 1e9;
         let inference_gflops = inference_flops / inference / 1e9;
         let generate_gflops = generate_flops / generate / 1e9;
@@ -329,14 +358,14 @@ pub fn run(dev: &Device, min_seconds: f64) -> Result<BenchReport> {
             gemm_shapes,
             train_step_ms: train * 1e3,
             train_step_gflops,
-            train_to_gemm_ratio: ratio(train_step_gflops),
+            train_to_gemm_ratio,
             inference_ms: inference * 1e3,
             inference_gflops,
-            inference_to_gemm_ratio: ratio(inference_gflops),
+            inference_to_gemm_ratio,
             generate_ms: generate * 1e3,
             generate_samples,
             generate_gflops,
-            generate_to_gemm_ratio: ratio(generate_gflops),
+            generate_to_gemm_ratio: generate_gflops / gemm_gflops,
             parzen_seconds,
             parzen_gflops: parzen_flops / parzen_seconds / 1e9,
             full_training_minutes: train * 500.0 * 20.0 / 60.0,
@@ -344,28 +373,61 @@ pub fn run(dev: &Device, min_seconds: f64) -> Result<BenchReport> {
     })
 }
 
-/// Seconds per call of one GEMM shape with the given operand layout.
-fn time_shape(dev: &Device, s: &GemmShape, min_seconds: f64) -> f64 {
-    let mut r = Seed(5).stream("bench-gemm");
-    let mut random = |rows: usize, cols: usize| {
-        Array2::from_shape_simple_fn((rows, cols), || r.random_range(-1.0f32..1.0))
-    };
-    let a = if s.a_transposed {
-        random(s.k, s.m)
-    } else {
-        random(s.m, s.k)
-    };
-    let b = if s.b_transposed {
-        random(s.n, s.k)
-    } else {
-        random(s.k, s.n)
-    };
-    let mut c = Matrix::zeros((s.m, s.n));
-    time_per_call(min_seconds, || {
-        let av = if s.a_transposed { a.t() } else { a.view() };
-        let bv = if s.b_transposed { b.t() } else { b.view() };
-        dev.matmul(1.0, av, bv, 0.0, c.view_mut());
-    })
+/// Interleaved measurement rounds of the GEMM shapes, the training step and INFERENCE.
+pub const ROUNDS: usize = 7;
+
+fn median(v: &[f64]) -> f64 {
+    let mut v = v.to_vec();
+    v.sort_by(f64::total_cmp);
+    v[v.len() / 2]
+}
+
+/// Random operands of one GEMM shape with the given operand layout, and its output.
+struct ShapeOperands {
+    shape: GemmShape,
+    a: Matrix,
+    b: Matrix,
+    c: Matrix,
+}
+
+impl ShapeOperands {
+    fn new(s: &GemmShape) -> Self {
+        let mut r = Seed(5).stream("bench-gemm");
+        let mut random = |rows: usize, cols: usize| {
+            Array2::from_shape_simple_fn((rows, cols), || r.random_range(-1.0f32..1.0))
+        };
+        let a = if s.a_transposed {
+            random(s.k, s.m)
+        } else {
+            random(s.m, s.k)
+        };
+        let b = if s.b_transposed {
+            random(s.n, s.k)
+        } else {
+            random(s.k, s.n)
+        };
+        Self {
+            shape: *s,
+            a,
+            b,
+            c: Matrix::zeros((s.m, s.n)),
+        }
+    }
+
+    fn run(&mut self, dev: &Device) {
+        let s = &self.shape;
+        let av = if s.a_transposed {
+            self.a.t()
+        } else {
+            self.a.view()
+        };
+        let bv = if s.b_transposed {
+            self.b.t()
+        } else {
+            self.b.view()
+        };
+        dev.matmul(1.0, av, bv, 0.0, self.c.view_mut());
+    }
 }
 
 #[cfg(test)]
