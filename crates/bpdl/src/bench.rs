@@ -233,8 +233,7 @@ pub fn time_per_call(min_seconds: f64, mut f: impl FnMut()) -> f64 {
         f();
         times.push(t.elapsed().as_secs_f64());
     }
-    times.sort_by(f64::total_cmp);
-    times[times.len() / 2]
+    median(&times)
 }
 
 /// Measures the GEMM shapes of a training minibatch, a training minibatch, INFERENCE, GENERATE
@@ -376,6 +375,7 @@ pub fn run(dev: &Device, min_seconds: f64) -> Result<BenchReport> {
 /// Interleaved measurement rounds of the GEMM shapes, the training step and INFERENCE.
 pub const ROUNDS: usize = 7;
 
+/// The middle value (the upper one of the two middle values for an even count).
 fn median(v: &[f64]) -> f64 {
     let mut v = v.to_vec();
     v.sort_by(f64::total_cmp);
