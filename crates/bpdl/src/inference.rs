@@ -30,7 +30,7 @@
 
 use ndarray::{Array1, ArrayView2};
 
-use crate::backend::{Device, Matrix, noise};
+use crate::backend::{Device, Matrix, PackedWeights, noise};
 use crate::config::InferenceConfig;
 use crate::error::{Error, Result};
 use crate::model::GenerativeModel;
@@ -108,6 +108,9 @@ pub struct InferenceWorkspace {
     filled: Matrix,
     /// `log p(x, h) + const` per example (valid when tracked).
     log_pxh: Array1<f64>,
+    /// The weights of `f_l` and `g_l`, packed at the start of each [`iterate`] call and reused
+    /// by all its iterations.
+    packed: Vec<(PackedWeights, PackedWeights)>,
 }
 
 impl InferenceWorkspace {
@@ -123,6 +126,7 @@ impl InferenceWorkspace {
             refeed: s[1..].iter().map(|&n| Matrix::zeros((batch, n))).collect(),
             filled: Matrix::zeros((batch, s[0])),
             log_pxh: Array1::zeros(batch),
+            packed: vec![Default::default(); s.len() - 1],
         }
     }
 
@@ -275,26 +279,42 @@ pub fn iterate(
         });
     }
     let depth = model.depth();
+    // the weights do not change during the call: pack them once for all iterations
+    for (pair, (f, g)) in model.pairs.iter().zip(&mut ws.packed) {
+        f.pack(dev, pair.encoder.weight.view());
+        g.pack(dev, pair.decoder.weight.view());
+    }
+    let packed = &ws.packed;
     for t in 1..=params.steps {
         for l in (0..depth).rev() {
             let pair = &model.pairs[l];
+            let (f, g) = (&pair.encoder, &pair.decoder);
+            let (f_packed, g_packed) = &packed[l];
+            let encode = |d: &Device, input: ArrayView2<'_, f32>, out: &mut Matrix| {
+                d.affine_packed(
+                    input,
+                    f.weight.view(),
+                    f_packed,
+                    f.bias.view(),
+                    f.activation,
+                    out.view_mut(),
+                );
+            };
             // bottom-up term f_l(h_{l−1}) (f_1(x) is cached for full evidence) and f_l(g_l(h_l))
             if l > 0 {
                 // two independent products: computed concurrently
                 let (below, recon) = (post.h[l - 1].view(), ws.recon[l].view());
                 let (bottom_up, refeed) = (&mut ws.bottom_up[l], &mut ws.refeed[l]);
                 dev.join(
-                    |d| pair.encoder.forward(d, below, bottom_up.view_mut()),
-                    |d| pair.encoder.forward(d, recon, refeed.view_mut()),
+                    |d| encode(d, below, bottom_up),
+                    |d| encode(d, recon, refeed),
                 );
             } else {
                 if let Evidence::Partial { x, visible } = evidence {
                     dev.fill_missing(ws.filled.view_mut(), x, visible, ws.recon[0].view());
-                    pair.encoder
-                        .forward(dev, ws.filled.view(), ws.bottom_up[0].view_mut());
+                    encode(dev, ws.filled.view(), &mut ws.bottom_up[0]);
                 }
-                pair.encoder
-                    .forward(dev, ws.recon[0].view(), ws.refeed[0].view_mut());
+                encode(dev, ws.recon[0].view(), &mut ws.refeed[0]);
             }
             let above = (l + 1 < depth).then(|| ws.recon[l + 1].view());
             dev.inference_step(
@@ -308,8 +328,14 @@ pub fn iterate(
             if params.noise_std > 0.0 {
                 noise::perturb(dev, rng, params.noise_std, post.h[l].view_mut());
             }
-            pair.decoder
-                .forward(dev, post.h[l].view(), ws.recon[l].view_mut());
+            dev.affine_packed(
+                post.h[l].view(),
+                g.weight.view(),
+                g_packed,
+                g.bias.view(),
+                g.activation,
+                ws.recon[l].view_mut(),
+            );
         }
         if track || t == params.steps {
             let below = match evidence {

@@ -238,6 +238,31 @@ dispatch! {
     }
 }
 
+dispatch! {
+    /// Parzen distances along a row of points: `d[j] = max(d[j] + x_norm[j] + s_norm, 0)` (d
+    /// holds `−2·s·x_j`) and `nearest[j] = min(nearest[j], d[j])`.
+    pub fn squared_distances(d: &mut [f32], x_norm: &[f32], s_norm: f32, nearest: &mut [f32]) {
+        let n = d.len().min(x_norm.len()).min(nearest.len());
+        let (d, x_norm, nearest) = (&mut d[..n], &x_norm[..n], &mut nearest[..n]);
+        for j in 0..n {
+            let v = (d[j] + x_norm[j] + s_norm).max(0.0);
+            d[j] = v;
+            nearest[j] = nearest[j].min(v);
+        }
+    }
+}
+
+dispatch! {
+    /// Parzen sums along a row of points: `sum[j] += e^(k·d[j] − shift[j])`, in f64.
+    pub fn accumulate_exp(sum: &mut [f64], d: &[f32], k: f32, shift: &[f32]) {
+        let n = sum.len().min(d.len()).min(shift.len());
+        let (sum, d, shift) = (&mut sum[..n], &d[..n], &shift[..n]);
+        for j in 0..n {
+            sum[j] += f64::from(exp(k * d[j] - shift[j]));
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -6,8 +6,11 @@
 //!
 //! * [`Device::matmul`]: `C ← β·C + α·A·B` through the `gemm` crate, for any strides, so a
 //!   transposed view `h.t()` costs no copy;
-//! * [`Device::affine`]: `Y = φ(X·W + 1bᵀ)` with bias and non-linearity fused into one pass
-//!   over the GEMM's output;
+//! * [`Device::affine`]: `Y = φ(X·W + 1bᵀ)`, one GEMM then bias and non-linearity in one
+//!   parallel pass over its output;
+//! * [`Device::affine_packed`]: the same with the weights packed once and reused
+//!   ([`packed`]), and bias and non-linearity applied in the kernel's output pass: the hot path
+//!   of INFERENCE;
 //! * parallel row-wise maps ([`Device::for_rows`] and friends) for the elementwise updates;
 //! * seeded noise fills ([`noise`]).
 //!
@@ -19,7 +22,10 @@
 mod elementwise;
 pub mod fastmath;
 pub mod noise;
+pub mod packed;
 pub mod shapes;
+
+pub use packed::PackedWeights;
 
 use std::sync::Arc;
 
@@ -86,11 +92,16 @@ impl Device {
         if self.threads < 2 {
             return (a(self), b(self));
         }
-        let solo = Device {
+        let solo = self.single_thread();
+        self.install(|| rayon::join(|| a(&solo), || b(&solo)))
+    }
+
+    /// A one-thread view of this device (same pool), for work items that run side by side.
+    pub fn single_thread(&self) -> Device {
+        Device {
             threads: 1,
             pool: Arc::clone(&self.pool),
-        };
-        self.install(|| rayon::join(|| a(&solo), || b(&solo)))
+        }
     }
 
     fn gemm_parallelism(&self) -> gemm::Parallelism {
