@@ -11,8 +11,9 @@ use ndarray::{Array1, Array2};
 use rand::RngExt;
 use serde::Serialize;
 
+use crate::activation::Activation;
 use crate::backend::shapes::{self, GemmShape};
-use crate::backend::{Device, Matrix};
+use crate::backend::{Device, Matrix, PackedWeights};
 use crate::config::{Config, InferenceConfig};
 use crate::error::Result;
 use crate::eval::parzen;
@@ -180,6 +181,11 @@ pub struct BenchReport {
     pub gemm_gflops: f64,
     /// Per-shape detail of `gemm_gflops`.
     pub gemm_shapes: Vec<ShapeTiming>,
+    /// The `gemm` crate on the main shape 100×784·784×1000 (median over rounds).
+    pub main_shape_gemm_gflops: f64,
+    /// The packed-weight kernel INFERENCE uses ([`crate::backend::packed`]) on the same shape,
+    /// weights packed beforehand, bias added (linear output); median over the same rounds.
+    pub main_shape_packed_gflops: f64,
     /// Milliseconds per training minibatch (E-step + M-step, batch 100; median over rounds).
     pub train_step_ms: f64,
     /// FLOP-counted throughput of a training minibatch.
@@ -264,6 +270,8 @@ pub fn run(dev: &Device, min_seconds: f64) -> Result<BenchReport> {
         let mut shape_times = vec![Vec::new(); distinct.len()];
         let (mut gemm_step, mut train_times, mut inference_times) =
             (Vec::new(), Vec::new(), Vec::new());
+        let mut main = MainShape::new(dev);
+        let (mut main_gemm, mut main_packed) = (Vec::new(), Vec::new());
         for _ in 0..ROUNDS {
             let mut step = 0.0;
             for (i, (_, count)) in distinct.iter().enumerate() {
@@ -272,6 +280,8 @@ pub fn run(dev: &Device, min_seconds: f64) -> Result<BenchReport> {
                 step += t * *count as f64;
             }
             gemm_step.push(step);
+            main_gemm.push(time_per_call(per_round / 4.0, || main.gemm(dev)));
+            main_packed.push(time_per_call(per_round / 4.0, || main.packed(dev)));
             train_times.push(time_per_call(per_round, || state.train_step(dev)));
             inference_times.push(time_per_call(per_round, || state.e_step(dev)));
         }
@@ -355,6 +365,8 @@ pub fn run(dev: &Device, min_seconds: f64) -> Result<BenchReport> {
             threads: dev.threads(),
             gemm_gflops,
             gemm_shapes,
+            main_shape_gemm_gflops: MainShape::FLOPS / median(&main_gemm) / 1e9,
+            main_shape_packed_gflops: MainShape::FLOPS / median(&main_packed) / 1e9,
             train_step_ms: train * 1e3,
             train_step_gflops,
             train_to_gemm_ratio,
@@ -380,6 +392,52 @@ fn median(v: &[f64]) -> f64 {
     let mut v = v.to_vec();
     v.sort_by(f64::total_cmp);
     v[v.len() / 2]
+}
+
+/// 100×784·784×1000, the largest product of a step, through the `gemm` crate and through the
+/// packed kernel.
+struct MainShape {
+    x: Matrix,
+    w: Matrix,
+    packed: PackedWeights,
+    b: Array1<f32>,
+    y: Matrix,
+}
+
+impl MainShape {
+    const FLOPS: f64 = 2.0 * 100.0 * 784.0 * 1000.0;
+
+    fn new(dev: &Device) -> Self {
+        let mut r = Seed(6).stream("bench-main-shape");
+        let mut random = |rows: usize, cols: usize| {
+            Array2::from_shape_simple_fn((rows, cols), || r.random_range(-1.0f32..1.0))
+        };
+        let (x, w) = (random(100, 784), random(784, 1000));
+        let mut packed = PackedWeights::default();
+        packed.pack(dev, w.view());
+        Self {
+            x,
+            w,
+            packed,
+            b: Array1::zeros(1000),
+            y: Matrix::zeros((100, 1000)),
+        }
+    }
+
+    fn gemm(&mut self, dev: &Device) {
+        dev.matmul(1.0, self.x.view(), self.w.view(), 0.0, self.y.view_mut());
+    }
+
+    fn packed(&mut self, dev: &Device) {
+        dev.affine_packed(
+            self.x.view(),
+            self.w.view(),
+            &self.packed,
+            self.b.view(),
+            Activation::Linear,
+            self.y.view_mut(),
+        );
+    }
 }
 
 /// Random operands of one GEMM shape with the given operand layout, and its output.

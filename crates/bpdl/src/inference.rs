@@ -21,7 +21,9 @@
 //! `g_l(h_l)` is computed once per update of `h_l` and serves twice: as the top-down target of
 //! `h_{l−1}` in this iteration and as the reconstruction inside `f_l(g_l(h_l))` in the next one.
 //! `f_1(x)` is computed once per call. So one iteration costs, per layer, one `g`, one `f∘g`
-//! and (above the first layer) one `f` of the layer below.
+//! and (above the first layer) one `f` of the layer below. The weights of every `f_l` and `g_l`
+//! are packed once per [`iterate`] call for the kernel of [`crate::backend::packed`] and reused
+//! by all its iterations, instead of being repacked inside every product.
 //!
 //! ## In-painting
 //! With [`Evidence::Partial`] only the visible entries of x are clamped; the missing ones are

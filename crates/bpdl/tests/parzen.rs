@@ -172,3 +172,17 @@ fn the_gemm_expansion_is_precise_at_mnist_dimension() {
         );
     }
 }
+
+/// Each point's value is the same ordered sum whatever thread computes it: 1 and 2 threads
+/// give identical results (several point and sample blocks).
+#[test]
+fn the_result_does_not_depend_on_the_thread_count() {
+    let mut r = Seed(6).stream("p");
+    let samples = Array2::from_shape_simple_fn((2500, 20), || r.random_range(0.0f32..1.0));
+    let points = Array2::from_shape_simple_fn((300, 20), || r.random_range(0.0f32..1.0));
+    let run = |threads| {
+        let dev = Device::cpu(threads).unwrap();
+        log_densities(&dev, samples.view(), points.view(), &[0.1, 0.3]).unwrap()
+    };
+    assert_eq!(run(1), run(2));
+}

@@ -48,6 +48,10 @@ pub fn run(global: &Global, args: &BenchArgs) -> Result<()> {
         );
     }
     println!(
+        "100×784·784×1000: gemm crate {:.1} GFLOP/s, packed-weight kernel {:.1} GFLOP/s",
+        r.main_shape_gemm_gflops, r.main_shape_packed_gflops
+    );
+    println!(
         "training minibatch (E+M, batch 100)       {:7.1} GFLOP/s  {:6.1} ms   ratio to GEMM {:.2}",
         r.train_step_gflops, r.train_step_ms, r.train_to_gemm_ratio
     );
