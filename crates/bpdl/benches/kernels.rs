@@ -2,13 +2,14 @@
 //! FLOP (one multiply-add = 2 FLOP), so criterion's "elem/s" reads as FLOP/s.
 //!
 //! `cargo bench -p bpdl --bench kernels -- gemm` measures the GEMM wrapper on the model's shapes
-//! with 1 and 2 threads; names are prefixed `cpu_` so results from other backends never mix.
+//! with 1 and 2 threads, `-- affine_packed` the packed-weight layer of INFERENCE; names are prefixed `cpu_` so results from other backends never mix.
 
 use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
 use ndarray::Array2;
 use rand::SeedableRng;
 use rand_distr::{Distribution, StandardNormal};
 
+use bpdl::backend::PackedWeights;
 use bpdl::bench::Workload;
 use bpdl::{Activation, Device};
 
@@ -43,6 +44,43 @@ fn gemm(c: &mut Criterion) {
                     bench.iter(|| {
                         let av = if transposed { a.t() } else { a.view() };
                         dev.matmul(1.0, av, b.view(), 0.0, out.view_mut());
+                    })
+                })
+            });
+        }
+    }
+    group.finish();
+}
+
+/// The packed-weight layer INFERENCE uses, `φ(X·W + b)` with W packed beforehand, on the
+/// forward shapes (softplus output: the bias + non-linearity pass is included).
+fn packed_affine(c: &mut Criterion) {
+    let mut group = c.benchmark_group("cpu_affine_packed");
+    let shapes = [
+        ("fwd_100x784x1000", 100, 784, 1000),
+        ("fwd_100x1000x784", 100, 1000, 784),
+        ("fwd_100x1000x100", 100, 1000, 100),
+    ];
+    for threads in [1, 2] {
+        let dev = Device::cpu(threads).unwrap();
+        for &(name, m, k, n) in &shapes {
+            let (x, w) = (random(m, k, 1), random(k, n, 2));
+            let b = ndarray::Array1::<f32>::zeros(n);
+            let mut packed = PackedWeights::default();
+            packed.pack(&dev, w.view());
+            let mut out = Array2::<f32>::zeros((m, n));
+            group.throughput(Throughput::Elements((2 * m * n * k) as u64));
+            group.bench_function(BenchmarkId::new(name, format!("{threads}t")), |bench| {
+                dev.install(|| {
+                    bench.iter(|| {
+                        dev.affine_packed(
+                            x.view(),
+                            w.view(),
+                            &packed,
+                            b.view(),
+                            Activation::Softplus,
+                            out.view_mut(),
+                        );
                     })
                 })
             });
@@ -101,5 +139,5 @@ fn parzen(c: &mut Criterion) {
     group.finish();
 }
 
-criterion_group!(benches, gemm, activations, learner, parzen);
+criterion_group!(benches, gemm, packed_affine, activations, learner, parzen);
 criterion_main!(benches);
