@@ -215,20 +215,21 @@ fn pack_rows(x: ArrayView2<'_, f32>, out: &mut Vec<f32>) {
     }
     for (i, panel) in out[..len].chunks_exact_mut(k * MR).enumerate() {
         let rows = MR.min(m - i * MR);
+        if rows == MR
+            && let Some(all) = x.as_slice()
+        {
+            // six contiguous rows: read six streams, write the panel sequentially
+            let row = |r: usize| &all[(i * MR + r) * k..][..k];
+            let (r0, r1, r2, r3, r4, r5) = (row(0), row(1), row(2), row(3), row(4), row(5));
+            for (q, dst) in panel.chunks_exact_mut(MR).enumerate() {
+                dst.copy_from_slice(&[r0[q], r1[q], r2[q], r3[q], r4[q], r5[q]]);
+            }
+            continue;
+        }
         for r in 0..rows {
             let row = x.row(i * MR + r);
-            match row.as_slice() {
-                // contiguous rows (the usual case): plain slice indexing, no bounds checks left
-                Some(row) => {
-                    for (dst, &v) in panel[r..].iter_mut().step_by(MR).zip(row) {
-                        *dst = v;
-                    }
-                }
-                None => {
-                    for (dst, &v) in panel[r..].iter_mut().step_by(MR).zip(&row) {
-                        *dst = v;
-                    }
-                }
+            for (dst, &v) in panel[r..].iter_mut().step_by(MR).zip(&row) {
+                *dst = v;
             }
         }
     }
