@@ -176,6 +176,9 @@ pub struct BenchReport {
     pub machine: String,
     /// Worker threads.
     pub threads: usize,
+    /// The fp32 FMA peak of these threads running at once (GFLOP/s), [`fma_peak_gflops`];
+    /// `None` without AVX2 + FMA.
+    pub fma_peak_gflops: Option<f64>,
     /// GEMM throughput on exactly the shapes (and calls) of a training minibatch: total FLOP
     /// over the sum of the shapes' times measured alone (median over [`ROUNDS`] rounds).
     pub gemm_gflops: f64,
@@ -215,6 +218,62 @@ pub struct BenchReport {
     /// A full 20-epoch training of 500 minibatches at `train_step_ms`, in minutes (the top-prior
     /// pass at the end not included).
     pub full_training_minutes: f64,
+}
+
+/// The machine's fp32 FMA peak with this device's threads: every thread runs twelve independent
+/// chains of 8-wide FMAs (enough to fill both FMA pipes of a core) for `iterations` rounds, all
+/// threads at once. `None` without AVX2 + FMA.
+pub fn fma_peak_gflops(dev: &Device, iterations: u64) -> Option<f64> {
+    #[cfg(target_arch = "x86_64")]
+    {
+        if !(std::arch::is_x86_feature_detected!("avx2")
+            && std::arch::is_x86_feature_detected!("fma"))
+        {
+            return None;
+        }
+        use rayon::prelude::*;
+        let start = Instant::now();
+        dev.install(|| {
+            (0..dev.threads()).into_par_iter().for_each(|_| {
+                // SAFETY: AVX2 and FMA were detected above.
+                std::hint::black_box(unsafe { fma_chains(iterations) });
+            })
+        });
+        let seconds = start.elapsed().as_secs_f64();
+        Some(dev.threads() as f64 * iterations as f64 * 12.0 * 16.0 / seconds / 1e9)
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    {
+        let _ = (dev, iterations);
+        None
+    }
+}
+
+/// Twelve independent FMA chains of `iterations` steps each.
+///
+/// # Safety
+/// The CPU has AVX2 and FMA.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2,fma")]
+unsafe fn fma_chains(iterations: u64) -> f32 {
+    use std::arch::x86_64::*;
+    let mut acc = [_mm256_set1_ps(1.0); 12];
+    // opaque constants: the chains cannot be folded at compile time
+    let a = _mm256_set1_ps(std::hint::black_box(0.999_999));
+    let b = _mm256_set1_ps(std::hint::black_box(1e-7));
+    for _ in 0..iterations {
+        for v in &mut acc {
+            *v = _mm256_fmadd_ps(*v, a, b);
+        }
+    }
+    // every chain feeds the result, so none can be dropped
+    let sum = acc
+        .iter()
+        .fold(_mm256_setzero_ps(), |s, v| _mm256_add_ps(s, *v));
+    let mut out = [0f32; 8];
+    // SAFETY: `out` holds 8 floats.
+    unsafe { _mm256_storeu_ps(out.as_mut_ptr(), sum) };
+    out[0]
 }
 
 fn cpu_name() -> String {
@@ -363,6 +422,7 @@ pub fn run(dev: &Device, min_seconds: f64) -> Result<BenchReport> {
         Ok(BenchReport {
             machine: cpu_name(),
             threads: dev.threads(),
+            fma_peak_gflops: fma_peak_gflops(dev, 100_000_000),
             gemm_gflops,
             gemm_shapes,
             main_shape_gemm_gflops: MainShape::FLOPS / median(&main_gemm) / 1e9,

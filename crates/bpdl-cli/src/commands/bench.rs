@@ -31,6 +31,9 @@ pub fn run(global: &Global, args: &BenchArgs) -> Result<()> {
         return Ok(());
     }
     println!("{} — {} threads", r.machine, r.threads);
+    if let Some(peak) = r.fma_peak_gflops {
+        println!("fp32 FMA peak of these threads            {peak:7.1} GFLOP/s");
+    }
     println!(
         "GEMM on the training minibatch's shapes  {:7.1} GFLOP/s",
         r.gemm_gflops
