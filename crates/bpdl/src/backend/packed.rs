@@ -62,11 +62,12 @@ impl PackedWeights {
         let (k, n) = w.dim();
         self.k = k;
         self.n = n;
-        if !Self::supported() {
+        let panel = k * NR;
+        if !Self::supported() || panel == 0 || n == 0 {
+            // nothing to pack: products fall back to the general GEMM
             self.data.clear();
             return;
         }
-        let panel = k * NR;
         self.data.resize(n.div_ceil(NR) * panel, 0.0);
         dev.install(|| {
             use rayon::prelude::*;
