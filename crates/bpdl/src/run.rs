@@ -43,7 +43,8 @@ pub struct RunInfo {
 #[derive(Debug)]
 pub struct RunDir {
     path: PathBuf,
-    metrics: File,
+    /// Opened for append on the first record, so a run that logs nothing leaves no empty file.
+    metrics: Option<File>,
 }
 
 /// The file names inside a run folder.
@@ -72,17 +73,12 @@ impl RunDir {
         Self::open(path)
     }
 
-    /// Opens an existing run folder to append metrics (used by `--resume`).
+    /// Opens an existing run folder to append metrics (used by `--resume`); `metrics.jsonl` is
+    /// opened (and created if missing) when the first record is logged.
     pub fn open(path: &Path) -> Result<Self> {
-        let metrics_path = path.join(files::METRICS);
-        let metrics = OpenOptions::new()
-            .create(true)
-            .append(true)
-            .open(&metrics_path)
-            .map_err(|e| Error::io(&metrics_path, "opening for append", e))?;
         Ok(Self {
             path: path.to_path_buf(),
-            metrics,
+            metrics: None,
         })
     }
 
@@ -100,9 +96,18 @@ impl RunDir {
         })?;
         line.push('\n');
         let p = self.path.join(files::METRICS);
-        self.metrics
-            .write_all(line.as_bytes())
-            .and_then(|()| self.metrics.flush())
+        let file = match &mut self.metrics {
+            Some(f) => f,
+            None => self.metrics.insert(
+                OpenOptions::new()
+                    .create(true)
+                    .append(true)
+                    .open(&p)
+                    .map_err(|e| Error::io(&p, "opening for append", e))?,
+            ),
+        };
+        file.write_all(line.as_bytes())
+            .and_then(|()| file.flush())
             .map_err(|e| Error::io(p, "appending", e))
     }
 }
@@ -208,6 +213,8 @@ mod tests {
             started_unix_s: 0,
         };
         let mut run = RunDir::create(dir.path(), "seed = 5\n", &info).unwrap();
+        // nothing logged yet: no empty metrics file
+        assert!(!dir.path().join(files::METRICS).exists());
         run.log(&serde_json::json!({"epoch": 1})).unwrap();
         run.log(&serde_json::json!({"epoch": 2})).unwrap();
         let lines = std::fs::read_to_string(dir.path().join(files::METRICS)).unwrap();
