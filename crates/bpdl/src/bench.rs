@@ -308,8 +308,8 @@ pub fn run(dev: &Device, min_seconds: f64) -> Result<BenchReport> {
     let mut state = w.state();
     dev.install(|| -> Result<BenchReport> {
         // what a training minibatch calls
-        let ((), calls) = shapes::recorded(|| state.train_step(dev));
-        let (_, inference_calls) = shapes::recorded(|| state.e_step(dev));
+        let ((), calls) = shapes::recorded(dev, || state.train_step(dev));
+        let (_, inference_calls) = shapes::recorded(dev, || state.e_step(dev));
         let train_flops: f64 = calls.iter().map(GemmShape::flops).sum();
         let inference_flops: f64 = inference_calls.iter().map(GemmShape::flops).sum();
         let mut distinct: Vec<(GemmShape, usize)> = Vec::new();
@@ -394,7 +394,7 @@ pub fn run(dev: &Device, min_seconds: f64) -> Result<BenchReport> {
                 &mut rng,
             );
         };
-        let (_, generate_calls) = shapes::recorded(&mut generate_once);
+        let (_, generate_calls) = shapes::recorded(dev, &mut generate_once);
         let generate_flops: f64 = generate_calls.iter().map(GemmShape::flops).sum();
         let generate = time_per_call(min_seconds, &mut generate_once);
 
@@ -412,7 +412,7 @@ pub fn run(dev: &Device, min_seconds: f64) -> Result<BenchReport> {
         let mut parzen_once = || {
             let _ = parzen::evaluate(dev, samples.view(), validation.view(), test.view(), None);
         };
-        let (_, parzen_calls) = shapes::recorded(&mut parzen_once as &mut dyn FnMut());
+        let (_, parzen_calls) = shapes::recorded(dev, &mut parzen_once as &mut dyn FnMut());
         let parzen_flops: f64 = parzen_calls.iter().map(GemmShape::flops).sum();
         let parzen_seconds = time_per_call(min_seconds, &mut parzen_once);
 
@@ -572,7 +572,7 @@ mod tests {
         let dev = Device::cpu(1).unwrap();
         let w = Workload::paper(10);
         let mut s = w.state();
-        let ((), calls) = shapes::recorded(|| s.train_step(&dev));
+        let ((), calls) = shapes::recorded(&dev, || s.train_step(&dev));
         let flops: f64 = calls.iter().map(GemmShape::flops).sum();
         assert!(
             (flops - w.train_flops()).abs() < 1.0,

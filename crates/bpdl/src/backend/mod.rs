@@ -104,6 +104,11 @@ impl Device {
         }
     }
 
+    /// Identifies this device's thread pool (shared by its one-thread views).
+    pub(crate) fn pool_id(&self) -> usize {
+        Arc::as_ptr(&self.pool) as usize
+    }
+
     fn gemm_parallelism(&self) -> gemm::Parallelism {
         if self.threads > 1 {
             gemm::Parallelism::Rayon(self.threads)
@@ -152,6 +157,7 @@ impl Device {
             return;
         }
         shapes::record(
+            self.pool_id(),
             m,
             k,
             n,

@@ -144,7 +144,7 @@ impl Device {
         );
         let row_stride = y.strides()[0];
         if packed.ready() {
-            super::shapes::record(m, k, n, x.strides()[0] == 1 && m > 1, false);
+            super::shapes::record(self.pool_id(), m, k, n, x.strides()[0] == 1 && m > 1, false);
         }
         if !packed.ready() || (n > 1 && y.strides()[1] != 1) || m == 0 || n == 0 {
             return self.affine(x, w, b, act, y);

@@ -3,7 +3,9 @@
 //! knowing when a GEMM is executing (for allocation tests).
 
 use std::sync::Mutex;
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use super::Device;
 
 /// One GEMM call: `C[m×n] = A[m×k]·B[k×n]`, with whether A and B were passed transposed
 /// (column-major views of row-major storage).
@@ -67,11 +69,21 @@ impl Drop for GemmInFlight {
     }
 }
 
-static RECORDING: AtomicBool = AtomicBool::new(false);
+/// The thread pool whose products are being recorded ([`Device::pool_id`]); 0 when none.
+static RECORDING: AtomicUsize = AtomicUsize::new(0);
 static CALLS: Mutex<Vec<GemmShape>> = Mutex::new(Vec::new());
+/// One recording at a time.
+static RECORDER: Mutex<()> = Mutex::new(());
 
-pub(super) fn record(m: usize, k: usize, n: usize, a_transposed: bool, b_transposed: bool) {
-    if RECORDING.load(Ordering::Relaxed)
+pub(super) fn record(
+    pool: usize,
+    m: usize,
+    k: usize,
+    n: usize,
+    a_transposed: bool,
+    b_transposed: bool,
+) {
+    if RECORDING.load(Ordering::Relaxed) == pool
         && let Ok(mut calls) = CALLS.lock()
     {
         calls.push(GemmShape {
@@ -84,15 +96,16 @@ pub(super) fn record(m: usize, k: usize, n: usize, a_transposed: bool, b_transpo
     }
 }
 
-/// Runs `f` and returns every GEMM it called, in order (recording is process-wide: run it
-/// alone).
-pub fn recorded<R>(f: impl FnOnce() -> R) -> (R, Vec<GemmShape>) {
+/// Runs `f` and returns every GEMM it called on `dev` (or on a one-thread view of it), in
+/// order. Products computed meanwhile on other devices (other tests, say) are not recorded.
+pub fn recorded<R>(dev: &Device, f: impl FnOnce() -> R) -> (R, Vec<GemmShape>) {
+    let _one_at_a_time = RECORDER.lock().unwrap_or_else(|e| e.into_inner());
     if let Ok(mut calls) = CALLS.lock() {
         calls.clear();
     }
-    RECORDING.store(true, Ordering::SeqCst);
+    RECORDING.store(dev.pool_id(), Ordering::SeqCst);
     let out = f();
-    RECORDING.store(false, Ordering::SeqCst);
+    RECORDING.store(0, Ordering::SeqCst);
     let calls = CALLS.lock().map(|c| c.clone()).unwrap_or_default();
     (out, calls)
 }
