@@ -425,6 +425,38 @@ mod tests {
         }
     }
 
+    /// Where the packed kernel cannot run (no AVX2/FMA, so nothing was packed), the layer is
+    /// exactly the general one.
+    #[test]
+    fn without_a_packed_form_the_layer_falls_back_to_the_general_gemm() {
+        let dev = Device::cpu(2).unwrap();
+        let x = Matrix::from_shape_fn((10, 7), |(i, j)| (i as f32 - j as f32) * 0.05);
+        let w = Matrix::from_shape_fn((7, 19), |(i, j)| ((i + 2 * j) % 5) as f32 * 0.1 - 0.2);
+        let b = ndarray::Array1::from_elem(19, -0.1f32);
+        let unpacked = PackedWeights {
+            data: Vec::new(),
+            k: 7,
+            n: 19,
+        };
+        let (mut a, mut c) = (Matrix::zeros((10, 19)), Matrix::zeros((10, 19)));
+        dev.affine_packed(
+            x.view(),
+            w.view(),
+            &unpacked,
+            b.view(),
+            Activation::Softplus,
+            a.view_mut(),
+        );
+        dev.affine(
+            x.view(),
+            w.view(),
+            b.view(),
+            Activation::Softplus,
+            c.view_mut(),
+        );
+        assert_eq!(a, c);
+    }
+
     /// A transposed (strided) input gives the same result as a contiguous copy of it.
     #[test]
     fn strided_inputs_are_packed_correctly() {
