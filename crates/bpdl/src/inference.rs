@@ -292,31 +292,21 @@ pub fn iterate(
             let pair = &model.pairs[l];
             let (f, g) = (&pair.encoder, &pair.decoder);
             let (f_packed, g_packed) = &packed[l];
-            let encode = |d: &Device, input: ArrayView2<'_, f32>, out: &mut Matrix| {
-                d.affine_packed(
-                    input,
-                    f.weight.view(),
-                    f_packed,
-                    f.bias.view(),
-                    f.activation,
-                    out.view_mut(),
-                );
-            };
             // bottom-up term f_l(h_{l−1}) (f_1(x) is cached for full evidence) and f_l(g_l(h_l))
             if l > 0 {
                 // two independent products: computed concurrently
                 let (below, recon) = (post.h[l - 1].view(), ws.recon[l].view());
                 let (bottom_up, refeed) = (&mut ws.bottom_up[l], &mut ws.refeed[l]);
                 dev.join(
-                    |d| encode(d, below, bottom_up),
-                    |d| encode(d, recon, refeed),
+                    |d| f.forward_packed(d, f_packed, below, bottom_up.view_mut()),
+                    |d| f.forward_packed(d, f_packed, recon, refeed.view_mut()),
                 );
             } else {
                 if let Evidence::Partial { x, visible } = evidence {
                     dev.fill_missing(ws.filled.view_mut(), x, visible, ws.recon[0].view());
-                    encode(dev, ws.filled.view(), &mut ws.bottom_up[0]);
+                    f.forward_packed(dev, f_packed, ws.filled.view(), ws.bottom_up[0].view_mut());
                 }
-                encode(dev, ws.recon[0].view(), &mut ws.refeed[0]);
+                f.forward_packed(dev, f_packed, ws.recon[0].view(), ws.refeed[0].view_mut());
             }
             let above = (l + 1 < depth).then(|| ws.recon[l + 1].view());
             dev.inference_step(
@@ -330,14 +320,7 @@ pub fn iterate(
             if params.noise_std > 0.0 {
                 noise::perturb(dev, rng, params.noise_std, post.h[l].view_mut());
             }
-            dev.affine_packed(
-                post.h[l].view(),
-                g.weight.view(),
-                g_packed,
-                g.bias.view(),
-                g.activation,
-                ws.recon[l].view_mut(),
-            );
+            g.forward_packed(dev, g_packed, post.h[l].view(), ws.recon[l].view_mut());
         }
         if track || t == params.steps {
             let below = match evidence {

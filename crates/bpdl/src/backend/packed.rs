@@ -69,6 +69,7 @@ impl PackedWeights {
             return;
         }
         self.data.resize(n.div_ceil(NR) * panel, 0.0);
+        let row_major = w.as_slice();
         dev.install(|| {
             use rayon::prelude::*;
             self.data
@@ -78,7 +79,7 @@ impl PackedWeights {
                     let j0 = p * NR;
                     let width = NR.min(n - j0);
                     for (q, dst) in out.chunks_exact_mut(NR).enumerate() {
-                        match (w.as_slice(), width == NR) {
+                        match (row_major, width == NR) {
                             // row-major weights, full panel: a fixed 64-byte copy
                             (Some(all), true) => {
                                 let src: &[f32; NR] =

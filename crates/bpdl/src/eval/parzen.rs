@@ -82,16 +82,21 @@ pub fn log_densities(
     let blocks: Vec<Vec<Vec<f64>>> = dev.install(|| {
         (0..m.div_ceil(POINT_BLOCK))
             .into_par_iter()
-            .map(|b| {
-                let p = b * POINT_BLOCK..((b + 1) * POINT_BLOCK).min(m);
-                point_block(
-                    &solo,
-                    samples,
-                    &sample_norms,
-                    points.slice(s![p, ..]),
-                    sigmas,
-                )
-            })
+            .map_init(
+                // each worker's distance block, reused across its point blocks
+                || Matrix::zeros((SAMPLE_BLOCK.min(n), POINT_BLOCK.min(m))),
+                |dist, b| {
+                    let p = b * POINT_BLOCK..((b + 1) * POINT_BLOCK).min(m);
+                    point_block(
+                        &solo,
+                        samples,
+                        &sample_norms,
+                        points.slice(s![p, ..]),
+                        sigmas,
+                        dist,
+                    )
+                },
+            )
             .collect()
     });
     Ok((0..sigmas.len())
@@ -106,12 +111,12 @@ fn point_block(
     sample_norms: &Array1<f32>,
     x: ArrayView2<'_, f32>,
     sigmas: &[f64],
+    dist: &mut Matrix,
 ) -> Vec<Vec<f64>> {
     let (n, d) = samples.dim();
     let p = x.nrows();
     let x_norms = row_norms(x);
     let x_norms = x_norms.as_slice().expect("a fresh vector is contiguous");
-    let mut dist = Matrix::zeros((SAMPLE_BLOCK.min(n), p));
     // running (max, sum) of the log-sum-exp, per σ and point; the max is kept representable in
     // f32 so that it is exactly the shift used inside the exponentials
     let mut max = vec![vec![f64::NEG_INFINITY; p]; sigmas.len()];
@@ -119,7 +124,7 @@ fn point_block(
     let (mut nearest, mut shift) = (vec![0.0f32; p], vec![0.0f32; p]);
     for s0 in (0..n).step_by(SAMPLE_BLOCK) {
         let s1 = (s0 + SAMPLE_BLOCK).min(n);
-        let mut block = dist.slice_mut(s![..s1 - s0, ..]);
+        let mut block = dist.slice_mut(s![..s1 - s0, ..p]);
         dev.matmul(
             -2.0,
             samples.slice(s![s0..s1, ..]),

@@ -9,7 +9,7 @@ use rand::RngExt;
 use rand_distr::StandardNormal;
 
 use crate::activation::Activation;
-use crate::backend::{Device, Matrix};
+use crate::backend::{Device, Matrix, PackedWeights};
 use crate::config::InitScheme;
 use crate::rng::Rng;
 
@@ -57,6 +57,25 @@ impl Map {
     /// `y = φ(x·W + b)` into a preallocated `y`.
     pub fn forward(&self, dev: &Device, x: ArrayView2<'_, f32>, y: ArrayViewMut2<'_, f32>) {
         dev.affine(x, self.weight.view(), self.bias.view(), self.activation, y);
+    }
+
+    /// `y = φ(x·W + b)` with `W` already packed ([`PackedWeights::pack`] of this map's weights):
+    /// the product INFERENCE repeats in every iteration.
+    pub fn forward_packed(
+        &self,
+        dev: &Device,
+        packed: &PackedWeights,
+        x: ArrayView2<'_, f32>,
+        y: ArrayViewMut2<'_, f32>,
+    ) {
+        dev.affine_packed(
+            x,
+            self.weight.view(),
+            packed,
+            self.bias.view(),
+            self.activation,
+            y,
+        );
     }
 
     /// `y = φ(x·W + b)`, allocating `y` (for tests and one-off evaluations).
