@@ -9,7 +9,7 @@ use ndarray::Array2;
 use rand::SeedableRng;
 use rand_distr::{Distribution, StandardNormal};
 
-use bpdl::backend::PackedWeights;
+use bpdl::backend::{PackedRows, PackedWeights};
 use bpdl::bench::Workload;
 use bpdl::{Activation, Device};
 
@@ -68,6 +68,7 @@ fn packed_affine(c: &mut Criterion) {
             let b = ndarray::Array1::<f32>::zeros(n);
             let mut packed = PackedWeights::default();
             packed.pack(&dev, w.view());
+            let mut rows = PackedRows::default();
             let mut out = Array2::<f32>::zeros((m, n));
             group.throughput(Throughput::Elements((2 * m * n * k) as u64));
             group.bench_function(BenchmarkId::new(name, format!("{threads}t")), |bench| {
@@ -77,6 +78,7 @@ fn packed_affine(c: &mut Criterion) {
                             x.view(),
                             w.view(),
                             &packed,
+                            &mut rows,
                             b.view(),
                             Activation::Softplus,
                             out.view_mut(),

@@ -13,7 +13,7 @@ use serde::Serialize;
 
 use crate::activation::Activation;
 use crate::backend::shapes::{self, GemmShape};
-use crate::backend::{Device, Matrix, PackedWeights};
+use crate::backend::{Device, Matrix, PackedRows, PackedWeights};
 use crate::config::{Config, InferenceConfig};
 use crate::error::Result;
 use crate::eval::parzen;
@@ -460,6 +460,7 @@ struct MainShape {
     x: Matrix,
     w: Matrix,
     packed: PackedWeights,
+    rows: PackedRows,
     b: Array1<f32>,
     y: Matrix,
 }
@@ -479,6 +480,7 @@ impl MainShape {
             x,
             w,
             packed,
+            rows: PackedRows::default(),
             b: Array1::zeros(1000),
             y: Matrix::zeros((100, 1000)),
         }
@@ -493,6 +495,7 @@ impl MainShape {
             self.x.view(),
             self.w.view(),
             &self.packed,
+            &mut self.rows,
             self.b.view(),
             Activation::Linear,
             self.y.view_mut(),

@@ -32,7 +32,7 @@
 
 use ndarray::{Array1, ArrayView2};
 
-use crate::backend::{Device, Matrix, PackedWeights, noise};
+use crate::backend::{Device, Matrix, PackedRows, PackedWeights, noise};
 use crate::config::InferenceConfig;
 use crate::error::{Error, Result};
 use crate::model::GenerativeModel;
@@ -113,6 +113,9 @@ pub struct InferenceWorkspace {
     /// The weights of `f_l` and `g_l`, packed at the start of each [`iterate`] call and reused
     /// by all its iterations.
     packed: Vec<(PackedWeights, PackedWeights)>,
+    /// The inputs of the two products that run concurrently, packed into row panels (their
+    /// memory is reused, so a warm call allocates nothing whatever thread runs each product).
+    rows: [PackedRows; 2],
 }
 
 impl InferenceWorkspace {
@@ -129,6 +132,7 @@ impl InferenceWorkspace {
             filled: Matrix::zeros((batch, s[0])),
             log_pxh: Array1::zeros(batch),
             packed: vec![Default::default(); s.len() - 1],
+            rows: Default::default(),
         }
     }
 
@@ -297,16 +301,19 @@ pub fn iterate(
                 // two independent products: computed concurrently
                 let (below, recon) = (post.h[l - 1].view(), ws.recon[l].view());
                 let (bottom_up, refeed) = (&mut ws.bottom_up[l], &mut ws.refeed[l]);
+                let [rows_a, rows_b] = &mut ws.rows;
                 dev.join(
-                    |d| f.forward_packed(d, f_packed, below, bottom_up.view_mut()),
-                    |d| f.forward_packed(d, f_packed, recon, refeed.view_mut()),
+                    |d| f.forward_packed(d, f_packed, rows_a, below, bottom_up.view_mut()),
+                    |d| f.forward_packed(d, f_packed, rows_b, recon, refeed.view_mut()),
                 );
             } else {
                 if let Evidence::Partial { x, visible } = evidence {
                     dev.fill_missing(ws.filled.view_mut(), x, visible, ws.recon[0].view());
-                    f.forward_packed(dev, f_packed, ws.filled.view(), ws.bottom_up[0].view_mut());
+                    let (rows, x) = (&mut ws.rows[0], ws.filled.view());
+                    f.forward_packed(dev, f_packed, rows, x, ws.bottom_up[0].view_mut());
                 }
-                f.forward_packed(dev, f_packed, ws.recon[0].view(), ws.refeed[0].view_mut());
+                let (rows, recon) = (&mut ws.rows[0], ws.recon[0].view());
+                f.forward_packed(dev, f_packed, rows, recon, ws.refeed[0].view_mut());
             }
             let above = (l + 1 < depth).then(|| ws.recon[l + 1].view());
             dev.inference_step(
@@ -320,7 +327,14 @@ pub fn iterate(
             if params.noise_std > 0.0 {
                 noise::perturb(dev, rng, params.noise_std, post.h[l].view_mut());
             }
-            g.forward_packed(dev, g_packed, post.h[l].view(), ws.recon[l].view_mut());
+            let rows = &mut ws.rows[0];
+            g.forward_packed(
+                dev,
+                g_packed,
+                rows,
+                post.h[l].view(),
+                ws.recon[l].view_mut(),
+            );
         }
         if track || t == params.steps {
             let below = match evidence {

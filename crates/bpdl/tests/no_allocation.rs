@@ -8,8 +8,16 @@
 //!   whenever any GEMM is executing (this would miss an allocation made by code running
 //!   concurrently with a GEMM, i.e. inside `Device::join`).
 //!
-//! Training on twice as many minibatches must then allocate exactly as often, and a warm step
-//! not at all. A stray `to_owned()` or `collect()` in the hot loop would make the counts differ.
+//! Training on more minibatches must then never allocate more (the setup of a run allocates its
+//! buffers once; a minibatch allocates nothing), and a warm step not at all. A stray
+//! `to_owned()` or `collect()` in the hot loop adds at least one allocation per minibatch.
+//!
+//! This used to fail about one run in six with two threads ("82 allocations for 8 minibatches,
+//! 81 for 16"): the packed kernel kept X's row panels in a thread-local buffer, grown the first
+//! time a pool thread happened to run a product of a given size, which depends on scheduling.
+//! X's panels now live in caller-owned [`bpdl::backend::PackedRows`], so the counts no longer
+//! depend on which thread runs what; the assertion is still the property (never more), not a
+//! count.
 
 mod common;
 
@@ -88,12 +96,13 @@ fn training_on_more_minibatches_allocates_no_more() {
     for threads in [1, 2] {
         GLOBAL_EXEMPTION.store(threads > 1, Ordering::SeqCst);
         let dev = Device::cpu(threads).unwrap();
-        allocations_for(4, &dev); // warm up thread-local and pool state
+        allocations_for(4, &dev); // warm up the pool's threads
         let few = allocations_for(8, &dev);
-        let many = allocations_for(16, &dev);
-        assert_eq!(
-            few, many,
-            "{threads} threads: {few} allocations for 8 minibatches, {many} for 16"
+        let many = allocations_for(32, &dev);
+        assert!(
+            many <= few,
+            "{threads} threads: {few} allocations for 8 minibatches, {many} for 32 \
+             (more minibatches must never allocate more)"
         );
     }
 }

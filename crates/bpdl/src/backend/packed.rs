@@ -13,15 +13,15 @@
 //! panel p, row q: [W[q, 16p], W[q, 16p + 1], …, W[q, 16p + 15]]   (q = 0 … k − 1)
 //! ```
 //!
-//! The micro-kernel computes a `6 × 16` tile of `X·W` in twelve AVX2 registers with FMA,
-//! summing over `k` in order. Each thread owns a contiguous range of panels for all rows, and
+//! X is packed once per product, by the calling thread, into [`PackedRows`] (row panels of
+//! height [`MR`]) that the caller owns and reuses, so that a warm product allocates nothing
+//! whatever thread runs it. The micro-kernel computes a `6 × 16` tile of `X·W` in twelve AVX2
+//! registers with FMA, summing over `k` in order. Each thread owns a contiguous range of panels for all rows, and
 //! applies `φ(· + b)` to its columns as soon as they are done. Every output entry is the same
 //! ordered sum whatever thread computes it, so results do not depend on the thread count.
 //!
 //! On CPUs without AVX2 and FMA, [`PackedWeights::pack`] keeps nothing and [`Device::affine_packed`]
 //! falls back to [`Device::affine`].
-
-use std::cell::RefCell;
 
 use ndarray::{ArrayView1, ArrayView2, ArrayViewMut2};
 
@@ -108,26 +108,32 @@ impl PackedWeights {
     }
 }
 
-thread_local! {
-    /// Each thread's copy of X packed into `MR`-row panels (grown once, then reused).
-    static PACKED_X: RefCell<Vec<f32>> = const { RefCell::new(Vec::new()) };
+/// X `[m, k]` repacked into `MR`-row panels for [`Device::affine_packed`]: a buffer the caller
+/// owns and passes to every product, grown to the largest X it has held and then reused (one per
+/// concurrent product stream).
+#[derive(Debug, Clone, Default)]
+pub struct PackedRows {
+    data: Vec<f32>,
 }
 
 impl Device {
     /// `Y = φ(X·W + 1bᵀ)` with `W` given both as a view and packed ([`PackedWeights::pack`] of the
     /// same matrix). Uses the packed kernel when it is available and `y`'s rows are contiguous;
     /// otherwise [`Device::affine`] on the view, which gives the same values up to rounding.
+    /// `rows` receives X packed into row panels (its memory is reused from call to call).
     ///
     /// # Shapes
     /// `x: [batch, k]`, `w: [k, n]`, `b: [n]`, `y: [batch, n]`.
     ///
     /// # Panics
     /// If the shapes disagree or `packed` was made from a matrix of another shape.
+    #[allow(clippy::too_many_arguments)] // a layer's operands, its packed forms and its output
     pub fn affine_packed(
         &self,
         x: ArrayView2<'_, f32>,
         w: ArrayView2<'_, f32>,
         packed: &PackedWeights,
+        rows: &mut PackedRows,
         b: ArrayView1<'_, f32>,
         act: Activation,
         mut y: ArrayViewMut2<'_, f32>,
@@ -151,6 +157,8 @@ impl Device {
             return self.affine(x, w, b, act, y);
         }
         let bias = b.as_slice().expect("a bias vector is contiguous");
+        pack_rows(x, &mut rows.data);
+        let xp = &rows.data[..];
         let panels = n.div_ceil(NR);
         let per_thread = panels.div_ceil(self.threads);
         let out = SendPtr(y.as_mut_ptr());
@@ -160,17 +168,13 @@ impl Device {
                 return;
             }
             let (j0, j1) = (p0 * NR, (p1 * NR).min(n));
-            PACKED_X.with_borrow_mut(|xp| {
-                pack_rows(x, xp);
-                // SAFETY: `packed` holds `panels` panels of k × NR values for this k and n
-                // (checked above); `xp` holds X in MR-row panels of k × MR values; the output
-                // pointer addresses the m × n matrix `y` with unit column stride and row stride
-                // `row_stride`, and this thread writes only its columns j0..j1, disjoint from
-                // every other thread's.
-                unsafe {
-                    kernel::columns(m, k, xp, &packed.data, out.get(), row_stride, n, j0, j1);
-                }
-            });
+            // SAFETY: `packed` holds `panels` panels of k × NR values for this k and n (checked
+            // above); `xp` holds X in MR-row panels of k × MR values; the output pointer addresses
+            // the m × n matrix `y` with unit column stride and row stride `row_stride`, and this
+            // thread writes only its columns j0..j1, disjoint from every other thread's.
+            unsafe {
+                kernel::columns(m, k, xp, &packed.data, out.get(), row_stride, n, j0, j1);
+            }
             for i in 0..m {
                 // SAFETY: row i, columns j0..j1 of `y`: inside the matrix, written only by this
                 // thread, and no other reference to them is alive.
@@ -412,7 +416,16 @@ mod tests {
                     let mut packed = PackedWeights::default();
                     packed.pack(dev, w.view());
                     let mut y = Matrix::from_elem((m, n), f32::NAN);
-                    dev.affine_packed(x.view(), w.view(), &packed, b.view(), act, y.view_mut());
+                    let mut rows = PackedRows::default();
+                    dev.affine_packed(
+                        x.view(),
+                        w.view(),
+                        &packed,
+                        &mut rows,
+                        b.view(),
+                        act,
+                        y.view_mut(),
+                    );
                     for (got, want) in y.iter().zip(&expected) {
                         assert!(
                             (f64::from(*got) - want).abs() < 1e-5 * (1.0 + want.abs()),
@@ -444,6 +457,7 @@ mod tests {
             x.view(),
             w.view(),
             &unpacked,
+            &mut PackedRows::default(),
             b.view(),
             Activation::Softplus,
             a.view_mut(),
@@ -470,10 +484,12 @@ mod tests {
         let mut a = Matrix::zeros((14, 20));
         let mut c = Matrix::zeros((14, 20));
         let xc = xt.t().to_owned();
+        let mut rows = PackedRows::default();
         dev.affine_packed(
             xt.t(),
             w.view(),
             &packed,
+            &mut rows,
             b.view(),
             Activation::Sigmoid,
             a.view_mut(),
@@ -482,6 +498,7 @@ mod tests {
             xc.view(),
             w.view(),
             &packed,
+            &mut rows,
             b.view(),
             Activation::Sigmoid,
             c.view_mut(),

@@ -9,7 +9,7 @@ use rand::RngExt;
 use rand_distr::StandardNormal;
 
 use crate::activation::Activation;
-use crate::backend::{Device, Matrix, PackedWeights};
+use crate::backend::{Device, Matrix, PackedRows, PackedWeights};
 use crate::config::InitScheme;
 use crate::rng::Rng;
 
@@ -60,11 +60,13 @@ impl Map {
     }
 
     /// `y = φ(x·W + b)` with `W` already packed ([`PackedWeights::pack`] of this map's weights):
-    /// the product INFERENCE repeats in every iteration.
+    /// the product INFERENCE repeats in every iteration; `rows` is the caller's buffer for X
+    /// packed into row panels.
     pub fn forward_packed(
         &self,
         dev: &Device,
         packed: &PackedWeights,
+        rows: &mut PackedRows,
         x: ArrayView2<'_, f32>,
         y: ArrayViewMut2<'_, f32>,
     ) {
@@ -72,6 +74,7 @@ impl Map {
             x,
             self.weight.view(),
             packed,
+            rows,
             self.bias.view(),
             self.activation,
             y,
