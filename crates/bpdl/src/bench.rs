@@ -17,12 +17,12 @@ use crate::backend::{Device, Matrix, PackedRows, PackedWeights};
 use crate::config::{Config, InferenceConfig};
 use crate::error::Result;
 use crate::eval::parzen;
-use crate::inference::{self, InferenceWorkspace, Posterior};
-use crate::learning::{self, LearningWorkspace, ModelOptimizer};
+use crate::learning;
 use crate::model::GenerativeModel;
 use crate::model::TopPrior;
-use crate::rng::{Rng, Seed};
+use crate::rng::Seed;
 use crate::sampling;
+use crate::train::{Learner, TrainState};
 
 /// FLOP of one GEMM `[m, k]·[k, n]`.
 pub fn gemm_flops(m: usize, k: usize, n: usize) -> f64 {
@@ -89,18 +89,23 @@ impl Workload {
         self.inference_flops() + m_step_flops(&self.model, self.x.nrows())
     }
 
-    /// Buffers and state to run steps repeatedly.
+    /// Buffers and state to run steps repeatedly: a [`Learner`] of the model on the minibatch.
     pub fn state(&self) -> WorkloadState<'_> {
         let batch = self.x.nrows();
+        let config = self
+            .config
+            .clone()
+            .validated()
+            .expect("the default config is valid");
+        let mut state = TrainState::new(&config, self.model.input_size());
+        state.model = self.model.clone();
+        let mut learner = Learner::new(config, state, batch).expect("built for this model");
+        let rows: Vec<usize> = (0..batch).collect();
+        learner.load_minibatch(self.x.view(), &rows);
         WorkloadState {
             w: self,
-            model: self.model.clone(),
-            post: Posterior::zeros(&self.model, batch),
-            inf: InferenceWorkspace::new(&self.model, batch),
-            learn: LearningWorkspace::new(&self.model, batch, self.config.learning.optimizer),
-            opt: ModelOptimizer::new(&self.config.learning, &self.model),
             rates: learning::learning_rates(&self.config.model, &self.config.learning, 0),
-            rng: Seed(7).stream("bench"),
+            learner,
         }
     }
 }
@@ -109,13 +114,8 @@ impl Workload {
 #[derive(Debug)]
 pub struct WorkloadState<'a> {
     w: &'a Workload,
-    model: GenerativeModel,
-    post: Posterior,
-    inf: InferenceWorkspace,
-    learn: LearningWorkspace,
-    opt: ModelOptimizer,
+    learner: Learner,
     rates: learning::Rates,
-    rng: Rng,
 }
 
 impl WorkloadState<'_> {
@@ -123,32 +123,18 @@ impl WorkloadState<'_> {
     pub fn e_step(&mut self, dev: &Device) {
         // A fresh random model can produce non-finite values only through a bug; benchmarks
         // ignore the result either way.
-        let _ = inference::e_step(
-            dev,
-            &self.model,
-            self.w.x.view(),
-            &self.w.config.inference,
-            &mut self.inf,
-            &mut self.post,
-            &mut self.rng,
-        );
+        let _ = self.learner.e_step(dev);
     }
 
     /// One training minibatch: E-step then M-step (the weights do change).
     pub fn train_step(&mut self, dev: &Device) {
         self.e_step(dev);
-        let _ = learning::m_step(
-            dev,
-            &mut self.model,
-            self.w.x.view(),
-            &self.post,
-            &self.w.config.model,
-            &self.w.config.learning,
-            &self.rates,
-            &mut self.learn,
-            &mut self.opt,
-            &mut self.rng,
-        );
+        let _ = self.learner.m_step(dev, &self.rates);
+    }
+
+    /// The workload this state runs.
+    pub fn workload(&self) -> &Workload {
+        self.w
     }
 }
 

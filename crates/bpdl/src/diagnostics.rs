@@ -5,11 +5,129 @@
 //! * `mean_abs`: mean of |h| over units and examples;
 //! * `spread`: mean over units of the standard deviation across the examples of a minibatch;
 //! * `saturation`: for sigmoid units, the fraction of values below 0.01 or above 0.99.
+//!
+//! Training reports them, with the losses of the M-step and `log p(x, h)` before and after the
+//! E-step, as the averages of an epoch ([`EpochMetrics`], one line of `metrics.jsonl`).
 
 use ndarray::{ArrayView2, Axis};
 use serde::{Deserialize, Serialize};
 
 use crate::activation::Activation;
+use crate::inference::{EStepSummary, Inference};
+use crate::learning::MStepLosses;
+use crate::model::GenerativeModel;
+
+/// What one epoch measured (one line of `metrics.jsonl`).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct EpochMetrics {
+    /// 1-based epoch number.
+    pub epoch: usize,
+    /// Wall-clock seconds of the epoch.
+    pub seconds: f64,
+    /// Learning rate of maps without their own.
+    pub lr: f64,
+    /// Mean `‖g_l(h̃_l) − h_{l−1}‖²` per example, l = 1..L.
+    pub loss_decoder: Vec<f64>,
+    /// Mean `‖f_l(h̃_{l−1}) − h_l‖²` per example, l = 1..L.
+    pub loss_encoder: Vec<f64>,
+    /// Mean `log p(x, h) + const` at the feed-forward start of inference.
+    pub log_pxh_before: f64,
+    /// Mean `log p(x, h) + const` after inference.
+    pub log_pxh_after: f64,
+    /// Mean `‖h_{l−1} − g_l(h_l)‖²` after inference (index 0: reconstruction of x from h1).
+    pub recon: Vec<f64>,
+    /// Diagnostics of h_1 … h_L after inference.
+    pub layers: Vec<LayerStats>,
+    /// Minibatches in the epoch.
+    pub minibatches: usize,
+}
+
+/// Running sums over the minibatches of an epoch.
+#[derive(Debug, Clone)]
+pub(crate) struct EpochRunning {
+    n: usize,
+    sums: EpochMetrics,
+}
+
+impl EpochRunning {
+    pub(crate) fn new(depth: usize) -> Self {
+        Self {
+            n: 0,
+            sums: EpochMetrics {
+                loss_decoder: vec![0.0; depth],
+                loss_encoder: vec![0.0; depth],
+                recon: vec![0.0; depth],
+                layers: vec![LayerStats::default(); depth],
+                ..EpochMetrics::default()
+            },
+        }
+    }
+
+    /// Adds a minibatch `x`'s E-step: `log p(x, h)` before and after, the reconstruction error
+    /// of every layer and the diagnostics of every inferred layer.
+    pub(crate) fn observe_inference(
+        &mut self,
+        model: &GenerativeModel,
+        x: ArrayView2<'_, f32>,
+        inf: &Inference,
+        summary: EStepSummary,
+    ) {
+        self.n += 1;
+        let s = &mut self.sums;
+        s.log_pxh_before += summary.log_pxh_before;
+        s.log_pxh_after += summary.log_pxh_after;
+        let batch = x.nrows().max(1) as f64;
+        for l in 0..model.depth() {
+            let below = if l == 0 { x } else { inf.post.h[l - 1].view() };
+            let g = inf.ws.reconstruction(l);
+            let sse: f64 = below
+                .iter()
+                .zip(g.iter())
+                .map(|(&a, &r)| f64::from(a - r).powi(2))
+                .sum();
+            s.recon[l] += sse / batch;
+            let stats = LayerStats::of(inf.post.h[l].view(), model.pairs[l].encoder.activation);
+            s.layers[l].add_scaled(&stats, 1.0);
+        }
+    }
+
+    /// Adds a minibatch's M-step losses.
+    pub(crate) fn observe_losses(&mut self, losses: &MStepLosses) {
+        for (s, l) in self.sums.loss_decoder.iter_mut().zip(&losses.decoder) {
+            *s += l;
+        }
+        for (s, l) in self.sums.loss_encoder.iter_mut().zip(&losses.encoder) {
+            *s += l;
+        }
+    }
+
+    /// The averages of the epoch so far (`seconds` and `lr` are the caller's to fill).
+    pub(crate) fn metrics(&self, epoch: usize) -> EpochMetrics {
+        let k = 1.0 / self.n.max(1) as f64;
+        let avg = |v: &[f64]| v.iter().map(|x| x * k).collect::<Vec<_>>();
+        let s = &self.sums;
+        EpochMetrics {
+            epoch,
+            seconds: 0.0,
+            lr: 0.0,
+            loss_decoder: avg(&s.loss_decoder),
+            loss_encoder: avg(&s.loss_encoder),
+            log_pxh_before: s.log_pxh_before * k,
+            log_pxh_after: s.log_pxh_after * k,
+            recon: avg(&s.recon),
+            layers: s
+                .layers
+                .iter()
+                .map(|l| {
+                    let mut out = LayerStats::default();
+                    out.add_scaled(l, k);
+                    out
+                })
+                .collect(),
+            minibatches: self.n,
+        }
+    }
+}
 
 /// Diagnostics of one layer.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]

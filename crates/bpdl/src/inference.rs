@@ -22,7 +22,7 @@
 //! `h_{l−1}` in this iteration and as the reconstruction inside `f_l(g_l(h_l))` in the next one.
 //! `f_1(x)` is computed once per call. So one iteration costs, per layer, one `g`, one `f∘g`
 //! and (above the first layer) one `f` of the layer below. The weights of every `f_l` and `g_l`
-//! are packed once per [`iterate`] call for the kernel of [`crate::backend::packed`] and reused
+//! are packed once per [`Inference::iterate`] call for the kernel of [`crate::backend::packed`] and reused
 //! by all its iterations, instead of being repacked inside every product.
 //!
 //! ## In-painting
@@ -110,7 +110,7 @@ pub struct InferenceWorkspace {
     filled: Matrix,
     /// `log p(x, h) + const` per example (valid when tracked).
     log_pxh: Array1<f64>,
-    /// The weights of `f_l` and `g_l`, packed at the start of each [`iterate`] call and reused
+    /// The weights of `f_l` and `g_l`, packed at the start of each [`Inference::iterate`] call and reused
     /// by all its iterations.
     packed: Vec<(PackedWeights, PackedWeights)>,
     /// The inputs of the two products that run concurrently, packed into row panels (their
@@ -203,41 +203,134 @@ impl InferenceWorkspace {
     }
 }
 
-/// The feed-forward start `h_l ← f_l(h_{l−1})` (the approximate posterior q), which also fills
-/// the workspace's caches and `log p(x, h)`.
-pub fn feed_forward(
-    dev: &Device,
-    model: &GenerativeModel,
-    x: ArrayView2<'_, f32>,
-    ws: &mut InferenceWorkspace,
-    post: &mut Posterior,
-) -> Result<()> {
-    ws.check(model, post, x)?;
-    for (l, pair) in model.pairs.iter().enumerate() {
-        let (done, rest) = post.h.split_at_mut(l);
-        let below = if l == 0 { x } else { done[l - 1].view() };
-        pair.encoder.forward(dev, below, rest[0].view_mut());
-        ws.bottom_up[l].assign(&rest[0]);
-    }
-    reconstruct(dev, model, x, ws, post);
-    Ok(())
+/// The E-step's state for minibatches of one size: the inferred layers h and the buffers that
+/// INFERENCE reuses (so that it allocates nothing). Training, the top-prior fit, GENERATE,
+/// in-painting and the Fig. 4 curve all infer through [`Inference::e_step`].
+#[derive(Debug, Clone)]
+pub struct Inference {
+    /// The inferred latent layers.
+    pub post: Posterior,
+    /// Caches and `log p(x, h)`.
+    pub ws: InferenceWorkspace,
 }
 
-/// Recomputes the reconstructions `g_l(h_l)` and `log p(x, h)` for the current `post` (call it
-/// after changing `h` or `x` from outside before [`iterate`]).
-pub fn refresh(
-    dev: &Device,
-    model: &GenerativeModel,
-    x: ArrayView2<'_, f32>,
-    ws: &mut InferenceWorkspace,
-    post: &Posterior,
-) -> Result<()> {
-    ws.check(model, post, x)?;
-    if let Some(f1) = model.pairs.first() {
-        f1.encoder.forward(dev, x, ws.bottom_up[0].view_mut());
+/// Mean `log p(x, h) + const` over a minibatch at the feed-forward start of INFERENCE and after
+/// its last iteration (the quantity of the paper's Fig. 4).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct EStepSummary {
+    /// At the feed-forward start `h = q(x)`.
+    pub log_pxh_before: f64,
+    /// After the N iterations.
+    pub log_pxh_after: f64,
+}
+
+impl Inference {
+    /// Buffers for `batch` examples of `model`.
+    pub fn new(model: &GenerativeModel, batch: usize) -> Self {
+        Self {
+            post: Posterior::zeros(model, batch),
+            ws: InferenceWorkspace::new(model, batch),
+        }
     }
-    reconstruct(dev, model, x, ws, post);
-    Ok(())
+
+    /// Makes room for `batch` examples (reallocating only when the size changes).
+    pub fn ensure(&mut self, model: &GenerativeModel, batch: usize) {
+        self.ws.ensure(model, batch);
+        self.post.ensure(model, batch);
+    }
+
+    /// `log p(x, h) + const` per example for the current h.
+    pub fn log_pxh(&self) -> &Array1<f64> {
+        self.ws.log_pxh()
+    }
+
+    /// INFERENCE from scratch (Algorithm 2): the feed-forward start ([`Inference::feed_forward`]),
+    /// then `params.steps` iterations ([`Inference::iterate`]). With a hook, `log p(x, h)` is
+    /// recomputed after every iteration and `on_iteration(t, ws)` is called for t = 0 (the
+    /// feed-forward start) … N.
+    pub fn e_step(
+        &mut self,
+        dev: &Device,
+        model: &GenerativeModel,
+        evidence: Evidence<'_>,
+        params: &InferenceConfig,
+        rng: &mut Rng,
+        mut on_iteration: Option<IterationHook<'_>>,
+    ) -> Result<EStepSummary> {
+        self.feed_forward(dev, model, evidence.x())?;
+        let log_pxh_before = self.ws.log_pxh.mean().unwrap_or(0.0);
+        if let Some(f) = on_iteration.as_deref_mut() {
+            f(0, &self.ws);
+        }
+        self.iterate(dev, model, evidence, params, rng, on_iteration)?;
+        Ok(EStepSummary {
+            log_pxh_before,
+            log_pxh_after: self.ws.log_pxh.mean().unwrap_or(0.0),
+        })
+    }
+
+    /// The feed-forward start `h_l ← f_l(h_{l−1})` (the approximate posterior q), which also
+    /// fills the workspace's caches and `log p(x, h)`.
+    pub fn feed_forward(
+        &mut self,
+        dev: &Device,
+        model: &GenerativeModel,
+        x: ArrayView2<'_, f32>,
+    ) -> Result<()> {
+        let (ws, post) = (&mut self.ws, &mut self.post);
+        ws.check(model, post, x)?;
+        for (l, pair) in model.pairs.iter().enumerate() {
+            let (done, rest) = post.h.split_at_mut(l);
+            let below = if l == 0 { x } else { done[l - 1].view() };
+            pair.encoder.forward(dev, below, rest[0].view_mut());
+            ws.bottom_up[l].assign(&rest[0]);
+        }
+        reconstruct(dev, model, x, ws, post);
+        Ok(())
+    }
+
+    /// Recomputes the reconstructions `g_l(h_l)` and `log p(x, h)` for the current h (call it
+    /// after changing `post.h` or `x` from outside before [`Inference::iterate`]).
+    pub fn refresh(
+        &mut self,
+        dev: &Device,
+        model: &GenerativeModel,
+        x: ArrayView2<'_, f32>,
+    ) -> Result<()> {
+        let (ws, post) = (&mut self.ws, &self.post);
+        ws.check(model, post, x)?;
+        if let Some(f1) = model.pairs.first() {
+            f1.encoder.forward(dev, x, ws.bottom_up[0].view_mut());
+        }
+        reconstruct(dev, model, x, ws, post);
+        Ok(())
+    }
+
+    /// `params.steps` iterations of INFERENCE from the current h, whose caches must be valid
+    /// ([`Inference::feed_forward`] or [`Inference::refresh`] was called for it). With a hook,
+    /// `log p(x, h)` is recomputed after every iteration and `on_iteration(t, ws)` is called
+    /// (t = 1..N); otherwise only after the last one.
+    ///
+    /// Returns [`Error::NonFinite`] naming the layer if a NaN or infinity appears.
+    pub fn iterate(
+        &mut self,
+        dev: &Device,
+        model: &GenerativeModel,
+        evidence: Evidence<'_>,
+        params: &InferenceConfig,
+        rng: &mut Rng,
+        on_iteration: Option<IterationHook<'_>>,
+    ) -> Result<()> {
+        iterate(
+            dev,
+            model,
+            evidence,
+            params,
+            (&mut self.ws, &mut self.post),
+            rng,
+            on_iteration,
+        )
+    }
 }
 
 /// `g_l(h_l)` for every layer, then `log p(x, h)`.
@@ -255,24 +348,17 @@ fn reconstruct(
     log_joint_from_reconstructions(dev, x, &post.h, &ws.recon, ws.log_pxh.view_mut());
 }
 
-/// `params.steps` iterations of INFERENCE from the current `post`, whose caches must be valid
-/// ([`feed_forward`] or [`refresh`] was called for it). When `track` is set, `log p(x, h)` is
-/// recomputed after every iteration and `on_iteration(t, ws)` is called (t = 1..N); otherwise
-/// only after the last one.
-///
-/// Returns [`Error::NonFinite`] naming the layer if a NaN or infinity appears.
-#[allow(clippy::too_many_arguments)]
-pub fn iterate(
+/// [`Inference::iterate`] on the buffers `(ws, post)`.
+fn iterate(
     dev: &Device,
     model: &GenerativeModel,
     evidence: Evidence<'_>,
     params: &InferenceConfig,
-    ws: &mut InferenceWorkspace,
-    post: &mut Posterior,
+    (ws, post): (&mut InferenceWorkspace, &mut Posterior),
     rng: &mut Rng,
-    track: bool,
     mut on_iteration: Option<IterationHook<'_>>,
 ) -> Result<()> {
+    let track = on_iteration.is_some();
     let x = evidence.x();
     ws.check(model, post, x)?;
     if let Evidence::Partial { visible, .. } = evidence
@@ -352,30 +438,6 @@ pub fn iterate(
         }
     }
     check_finite(post, "after inference")
-}
-
-/// INFERENCE from scratch: [`feed_forward`], then [`iterate`] without tracking.
-pub fn e_step(
-    dev: &Device,
-    model: &GenerativeModel,
-    x: ArrayView2<'_, f32>,
-    params: &InferenceConfig,
-    ws: &mut InferenceWorkspace,
-    post: &mut Posterior,
-    rng: &mut Rng,
-) -> Result<()> {
-    feed_forward(dev, model, x, ws, post)?;
-    iterate(
-        dev,
-        model,
-        Evidence::Full(x),
-        params,
-        ws,
-        post,
-        rng,
-        false,
-        None,
-    )
 }
 
 /// [`Error::NonFinite`] naming the first layer holding a NaN or infinity.

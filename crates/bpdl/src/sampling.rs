@@ -27,8 +27,8 @@ use crate::backend::{Device, Matrix, noise};
 use crate::config::{Config, InferenceConfig};
 use crate::data::batches::batches;
 use crate::error::{Error, Result};
-use crate::inference::{self, InferenceWorkspace, Posterior};
-use crate::learning::corrupt;
+use crate::inference::{Evidence, Inference};
+use crate::model::corruption::corrupt;
 use crate::model::{GenerativeModel, TopPrior};
 use crate::rng::Rng;
 
@@ -122,7 +122,6 @@ pub fn ancestral(dev: &Device, model: &GenerativeModel, n: usize, rng: &mut Rng)
 
 /// GENERATE (Algorithm 2): ancestral start, then `rounds` × (INFERENCE with `alpha`;
 /// `x ← g_1(h_1)`), in minibatches of `batch`. Returns `[n, n_x]`.
-#[allow(clippy::too_many_arguments)]
 pub fn generate(
     dev: &Device,
     model: &GenerativeModel,
@@ -133,15 +132,13 @@ pub fn generate(
     rng: &mut Rng,
 ) -> Result<Matrix> {
     let mut x = ancestral(dev, model, n, rng)?;
-    let mut ws = InferenceWorkspace::new(model, batch.max(1));
-    let mut post = Posterior::zeros(model, batch.max(1));
+    let mut inf = Inference::new(model, batch.max(1));
     for range in batches(n, batch) {
-        ws.ensure(model, range.len());
-        post.ensure(model, range.len());
+        inf.ensure(model, range.len());
         let mut xb = x.slice_mut(ndarray::s![range, ..]);
         for _ in 0..rounds {
-            inference::e_step(dev, model, xb.view(), params, &mut ws, &mut post, rng)?;
-            xb.assign(ws.reconstruction(0));
+            inf.e_step(dev, model, Evidence::Full(xb.view()), params, rng, None)?;
+            xb.assign(inf.ws.reconstruction(0));
         }
     }
     Ok(x)

@@ -10,8 +10,9 @@
 //! p(h_L) ← N(mean(h_L), 4·var(h_L)) over the training set
 //! ```
 //!
-//! This module only orchestrates; the mathematics lives in [`crate::inference`] and
-//! [`crate::learning`].
+//! This module only orchestrates ([`Learner::e_step`], [`Learner::m_step`]); the mathematics
+//! lives in [`crate::inference`] and [`crate::learning`], the running averages of an epoch in
+//! [`crate::diagnostics`].
 
 use std::time::Instant;
 
@@ -19,12 +20,13 @@ use ndarray::{ArrayView2, s};
 use serde::{Deserialize, Serialize};
 
 use crate::backend::{Device, Matrix};
-use crate::config::{Config, Optimizer, PriorCovariance};
+use crate::config::{Config, PriorCovariance, ValidConfig};
 use crate::data::batches::{batches, epoch_order, gather_rows};
-use crate::diagnostics::LayerStats;
+pub use crate::diagnostics::EpochMetrics;
+use crate::diagnostics::EpochRunning;
 use crate::error::{Error, Result};
-use crate::inference::{self, Evidence, InferenceWorkspace, Posterior};
-use crate::learning::{self, LearningWorkspace, ModelOptimizer};
+use crate::inference::{EStepSummary, Evidence, Inference};
+use crate::learning::{self, LearningWorkspace, MStep, MStepLosses, ModelOptimizer, Rates};
 use crate::model::prior::PriorAccumulator;
 use crate::model::{GenerativeModel, TopPrior};
 use crate::rng::{Rng, Seed};
@@ -71,31 +73,6 @@ impl TrainState {
     }
 }
 
-/// What one epoch measured (one line of `metrics.jsonl`).
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-pub struct EpochMetrics {
-    /// 1-based epoch number.
-    pub epoch: usize,
-    /// Wall-clock seconds of the epoch.
-    pub seconds: f64,
-    /// Learning rate of maps without their own.
-    pub lr: f64,
-    /// Mean `‖g_l(h̃_l) − h_{l−1}‖²` per example, l = 1..L.
-    pub loss_decoder: Vec<f64>,
-    /// Mean `‖f_l(h̃_{l−1}) − h_l‖²` per example, l = 1..L.
-    pub loss_encoder: Vec<f64>,
-    /// Mean `log p(x, h) + const` at the feed-forward start of inference.
-    pub log_pxh_before: f64,
-    /// Mean `log p(x, h) + const` after inference.
-    pub log_pxh_after: f64,
-    /// Mean `‖h_{l−1} − g_l(h_l)‖²` after inference (index 0: reconstruction of x from h1).
-    pub recon: Vec<f64>,
-    /// Diagnostics of h_1 … h_L after inference.
-    pub layers: Vec<LayerStats>,
-    /// Minibatches in the epoch.
-    pub minibatches: usize,
-}
-
 /// Receives progress; the CLI draws progress bars and writes checkpoints through it.
 pub trait TrainObserver {
     /// After each minibatch; `running()` computes the averages of the epoch so far.
@@ -124,7 +101,7 @@ pub fn train(
     state: &mut TrainState,
     observer: &mut (dyn TrainObserver + Send),
 ) -> Result<()> {
-    check_compatible(images, config, state)?;
+    let config = config.clone().validated()?;
     let batch = config.train.batch_size;
     let n_batches = images.nrows() / batch;
     if n_batches == 0 {
@@ -133,71 +110,150 @@ pub fn train(
             format!("larger than the {} training examples", images.nrows()),
         ));
     }
-    dev.install(|| {
-        let mut buffers = Buffers::new(&state.model, batch, config.learning.optimizer);
-        if state.epochs_done < config.train.epochs || !prior_fits(&state.model, config) {
-            // the prior describes the final codes: refit it whenever training continues (or
-            // another kind of prior is asked for)
-            state.model.top_prior = None;
-        }
-        while state.epochs_done < config.train.epochs {
-            let epoch = state.epochs_done;
+    check_input_width(images, state)?;
+    if state.epochs_done < config.train.epochs || !prior_fits(&state.model, &config) {
+        // the prior describes the final codes: refit it whenever training continues (or another
+        // kind of prior is asked for)
+        state.model.top_prior = None;
+    }
+    let mut learner = Learner::new(config, state.clone(), batch)?;
+    let result = dev.install(|| learner.train_epochs(dev, images, observer));
+    // whatever happened, the caller's state is where training stopped
+    *state = learner.into_state();
+    result
+}
+
+/// The learner of Algorithm 2 TRAIN for minibatches of one size: the state being trained (model,
+/// optimizer, random streams), the validated settings, and every buffer the E- and M-steps reuse
+/// (so that a minibatch allocates nothing).
+#[derive(Debug, Clone)]
+pub struct Learner {
+    state: TrainState,
+    config: ValidConfig,
+    x: Matrix,
+    inference: Inference,
+    learning: LearningWorkspace,
+}
+
+impl Learner {
+    /// A learner of `state` under `config` for minibatches of `batch` examples. Fails when the
+    /// config does not describe the model or optimizer being trained (a resumed run keeps both).
+    pub fn new(config: ValidConfig, state: TrainState, batch: usize) -> Result<Self> {
+        check_compatible(&config, &state)?;
+        let model = &state.model;
+        Ok(Self {
+            x: Matrix::zeros((batch, model.input_size())),
+            inference: Inference::new(model, batch),
+            learning: LearningWorkspace::new(model, batch, config.learning.optimizer),
+            config,
+            state,
+        })
+    }
+
+    /// The state being trained.
+    pub fn state(&self) -> &TrainState {
+        &self.state
+    }
+
+    /// The trained state.
+    pub fn into_state(self) -> TrainState {
+        self.state
+    }
+
+    /// The validated settings.
+    pub fn config(&self) -> &ValidConfig {
+        &self.config
+    }
+
+    /// Algorithm 2 TRAIN on `images` until `train.epochs` epochs are done, then the top-prior
+    /// fit when the model has none.
+    fn train_epochs(
+        &mut self,
+        dev: &Device,
+        images: ArrayView2<'_, f32>,
+        observer: &mut (dyn TrainObserver + Send),
+    ) -> Result<()> {
+        let (cfg, batch) = (self.config.clone(), self.x.nrows());
+        let n_batches = images.nrows() / batch;
+        while self.state.epochs_done < cfg.train.epochs {
+            let epoch = self.state.epochs_done;
             let started = Instant::now();
-            let rates = learning::learning_rates(&config.model, &config.learning, epoch);
-            let order = epoch_order(images.nrows(), &mut state.rngs.data);
-            let mut running = Running::new(state.model.depth());
+            let rates = learning::learning_rates(&cfg.model, &cfg.learning, epoch);
+            let order = epoch_order(images.nrows(), &mut self.state.rngs.data);
+            let mut running = EpochRunning::new(self.state.model.depth());
             for (b, rows) in order.chunks_exact(batch).enumerate() {
                 let at = |e: Error| locate(e, epoch + 1, b + 1);
-                gather_rows(images, rows, buffers.x.view_mut());
-                let x = buffers.x.view();
-                inference::feed_forward(dev, &state.model, x, &mut buffers.inf, &mut buffers.post)
-                    .map_err(at)?;
-                let before = buffers.inf.log_pxh().mean().unwrap_or(0.0);
-                inference::iterate(
-                    dev,
-                    &state.model,
-                    Evidence::Full(x),
-                    &config.inference,
-                    &mut buffers.inf,
-                    &mut buffers.post,
-                    &mut state.rngs.inference,
-                    false,
-                    None,
-                )
-                .map_err(at)?;
-                running.observe_inference(&state.model, x, &buffers, before);
-                let losses = learning::m_step(
-                    dev,
-                    &mut state.model,
-                    x,
-                    &buffers.post,
-                    &config.model,
-                    &config.learning,
-                    &rates,
-                    &mut buffers.learn,
-                    &mut state.optimizer,
-                    &mut state.rngs.corruption,
-                )
-                .map_err(at)?;
+                self.load_minibatch(images, rows);
+                let inferred = self.e_step(dev).map_err(at)?; // h ← INFERENCE(x)
+                running.observe_inference(&self.state.model, self.x(), &self.inference, inferred);
+                let losses = self.m_step(dev, &rates).map_err(at)?; // each map toward its target
                 running.observe_losses(losses);
                 observer
                     .minibatch_done(epoch + 1, b + 1, n_batches, &|| running.metrics(epoch + 1));
             }
-            check_weights(&state.model, epoch + 1)?;
-            state.epochs_done += 1;
+            check_weights(&self.state.model, epoch + 1)?;
+            self.state.epochs_done += 1;
             let mut metrics = running.metrics(epoch + 1);
             metrics.seconds = started.elapsed().as_secs_f64();
-            metrics.lr = config.learning.rate_at(epoch);
-            observer.epoch_done(&metrics, state)?;
+            metrics.lr = cfg.learning.rate_at(epoch);
+            observer.epoch_done(&metrics, &self.state)?;
         }
-        if state.model.top_prior.is_none() {
-            let prior =
-                fit_top_prior(dev, &state.model, images, config, &mut state.rngs.inference)?;
-            state.model.top_prior = Some(prior);
-            observer.prior_fitted(state)?;
+        if self.state.model.top_prior.is_none() {
+            let (model, rng) = (&self.state.model, &mut self.state.rngs.inference);
+            let prior = fit_top_prior(dev, model, images, &cfg, rng)?;
+            self.state.model.top_prior = Some(prior);
+            observer.prior_fitted(&self.state)?;
         }
         Ok(())
-    })
+    }
+
+    /// The current minibatch `[batch, n_x]`.
+    pub fn x(&self) -> ArrayView2<'_, f32> {
+        self.x.view()
+    }
+
+    /// The E-step's buffers and inferred layers of the current minibatch.
+    pub fn inference(&self) -> &Inference {
+        &self.inference
+    }
+
+    /// Copies rows `rows` of `images` into the minibatch.
+    ///
+    /// # Panics
+    /// If `rows.len()` differs from the learner's batch size or a row is out of range.
+    pub fn load_minibatch(&mut self, images: ArrayView2<'_, f32>, rows: &[usize]) {
+        gather_rows(images, rows, self.x.view_mut());
+    }
+
+    /// The E-step on the current minibatch: `h ← INFERENCE(x)` (N iterations of targetprop from
+    /// the feed-forward start), drawing its noise from the inference stream.
+    pub fn e_step(&mut self, dev: &Device) -> Result<EStepSummary> {
+        let (model, rng) = (&self.state.model, &mut self.state.rngs.inference);
+        let evidence = Evidence::Full(self.x.view());
+        self.inference
+            .e_step(dev, model, evidence, &self.config.inference, rng, None)
+    }
+
+    /// The M-step on the current minibatch and its inferred h: every map learns toward its local
+    /// target at this epoch's `rates`, corruption drawn from the corruption stream.
+    pub fn m_step(&mut self, dev: &Device, rates: &Rates) -> Result<&MStepLosses> {
+        let step = MStep {
+            x: self.x.view(),
+            post: &self.inference.post,
+            model: &self.config.model,
+            learning: &self.config.learning,
+            rates,
+        };
+        let state = &mut self.state;
+        learning::m_step(
+            dev,
+            &mut state.model,
+            step,
+            &mut self.learning,
+            &mut state.optimizer,
+            &mut state.rngs.corruption,
+        )
+    }
 }
 
 /// p(h_L) = N(mean, scale·var) of the inferred top codes of `images` (paper §8, spec G9).
@@ -210,14 +266,12 @@ pub fn fit_top_prior(
 ) -> Result<TopPrior> {
     let batch = config.train.batch_size.min(images.nrows()).max(1);
     let mut acc = PriorAccumulator::new(model.top_size(), config.train.prior_covariance);
-    let mut ws = InferenceWorkspace::new(model, batch);
-    let mut post = Posterior::zeros(model, batch);
+    let mut inf = Inference::new(model, batch);
     for rows in batches(images.nrows(), batch) {
         let x = images.slice(s![rows.clone(), ..]);
-        ws.ensure(model, rows.len());
-        post.ensure(model, rows.len());
-        inference::e_step(dev, model, x, &config.inference, &mut ws, &mut post, rng)?;
-        acc.add(post.h[model.depth() - 1].view());
+        inf.ensure(model, rows.len());
+        inf.e_step(dev, model, Evidence::Full(x), &config.inference, rng, None)?;
+        acc.add(inf.post.h[model.depth() - 1].view());
     }
     Ok(acc.finish(f64::from(config.train.prior_variance_scale)))
 }
@@ -229,114 +283,8 @@ pub fn prior_fits(model: &GenerativeModel, config: &Config) -> bool {
     })
 }
 
-/// Buffers of one training loop.
-struct Buffers {
-    x: Matrix,
-    post: Posterior,
-    inf: InferenceWorkspace,
-    learn: LearningWorkspace,
-}
-
-impl Buffers {
-    fn new(model: &GenerativeModel, batch: usize, optimizer: Optimizer) -> Self {
-        Self {
-            x: Matrix::zeros((batch, model.input_size())),
-            post: Posterior::zeros(model, batch),
-            inf: InferenceWorkspace::new(model, batch),
-            learn: LearningWorkspace::new(model, batch, optimizer),
-        }
-    }
-}
-
-/// Running sums over the minibatches of an epoch.
-struct Running {
-    n: usize,
-    sums: EpochMetrics,
-}
-
-impl Running {
-    fn new(depth: usize) -> Self {
-        Self {
-            n: 0,
-            sums: EpochMetrics {
-                loss_decoder: vec![0.0; depth],
-                loss_encoder: vec![0.0; depth],
-                recon: vec![0.0; depth],
-                layers: vec![LayerStats::default(); depth],
-                ..EpochMetrics::default()
-            },
-        }
-    }
-
-    fn observe_inference(
-        &mut self,
-        model: &GenerativeModel,
-        x: ArrayView2<'_, f32>,
-        b: &Buffers,
-        before: f64,
-    ) {
-        self.n += 1;
-        let s = &mut self.sums;
-        s.log_pxh_before += before;
-        s.log_pxh_after += b.inf.log_pxh().mean().unwrap_or(0.0);
-        let batch = x.nrows().max(1) as f64;
-        for l in 0..model.depth() {
-            let below = if l == 0 { x } else { b.post.h[l - 1].view() };
-            let g = b.inf.reconstruction(l);
-            let sse: f64 = below
-                .iter()
-                .zip(g.iter())
-                .map(|(&a, &r)| f64::from(a - r).powi(2))
-                .sum();
-            s.recon[l] += sse / batch;
-            let stats = LayerStats::of(b.post.h[l].view(), model.pairs[l].encoder.activation);
-            s.layers[l].add_scaled(&stats, 1.0);
-        }
-    }
-
-    fn observe_losses(&mut self, losses: &learning::MStepLosses) {
-        for (s, l) in self.sums.loss_decoder.iter_mut().zip(&losses.decoder) {
-            *s += l;
-        }
-        for (s, l) in self.sums.loss_encoder.iter_mut().zip(&losses.encoder) {
-            *s += l;
-        }
-    }
-
-    fn metrics(&self, epoch: usize) -> EpochMetrics {
-        let k = 1.0 / self.n.max(1) as f64;
-        let avg = |v: &[f64]| v.iter().map(|x| x * k).collect::<Vec<_>>();
-        let s = &self.sums;
-        EpochMetrics {
-            epoch,
-            seconds: 0.0,
-            lr: 0.0,
-            loss_decoder: avg(&s.loss_decoder),
-            loss_encoder: avg(&s.loss_encoder),
-            log_pxh_before: s.log_pxh_before * k,
-            log_pxh_after: s.log_pxh_after * k,
-            recon: avg(&s.recon),
-            layers: s
-                .layers
-                .iter()
-                .map(|l| {
-                    let mut out = LayerStats::default();
-                    out.add_scaled(l, k);
-                    out
-                })
-                .collect(),
-            minibatches: self.n,
-        }
-    }
-}
-
-/// The data, the config and the state must belong together (a resumed state keeps its model and
-/// optimizer).
-fn check_compatible(
-    images: ArrayView2<'_, f32>,
-    config: &Config,
-    state: &TrainState,
-) -> Result<()> {
+/// The data must fit the model being trained.
+fn check_input_width(images: ArrayView2<'_, f32>, state: &TrainState) -> Result<()> {
     if images.ncols() != state.model.input_size() {
         return Err(Error::Shape {
             op: "train",
@@ -344,6 +292,12 @@ fn check_compatible(
             got: format!("images of {} values", images.ncols()),
         });
     }
+    Ok(())
+}
+
+/// The config and the state must belong together (a resumed state keeps its model and
+/// optimizer).
+fn check_compatible(config: &Config, state: &TrainState) -> Result<()> {
     let sizes: Vec<usize> = config.model.layers.iter().map(|l| l.size).collect();
     if sizes != state.model.sizes[1..] {
         return Err(Error::config(

@@ -15,7 +15,7 @@
 mod common;
 
 use bpdl::config::InferenceConfig;
-use bpdl::inference::{self, InferenceWorkspace, Posterior};
+use bpdl::inference::{Evidence, Inference};
 use bpdl::model::{GenerativeModel, Map};
 use bpdl::rng::Seed;
 use bpdl::{Activation, Device};
@@ -71,18 +71,18 @@ fn two_layer_inference_matches_a_plain_f64_algorithm_2() {
             alpha,
             noise_std: 0.0,
         };
-        let mut ws = InferenceWorkspace::new(&model, 9);
-        let mut post = Posterior::zeros(&model, 9);
-        inference::e_step(
+        let mut inf = Inference::new(&model, 9);
+        let mut rng = Seed(0).stream("unused");
+        inf.e_step(
             &dev,
             &model,
-            x.view(),
+            Evidence::Full(x.view()),
             &params,
-            &mut ws,
-            &mut post,
-            &mut Seed(0).stream("unused"),
+            &mut rng,
+            None,
         )
         .unwrap();
+        let (post, ws) = (&inf.post, &inf.ws);
         let (h1, h2) = algorithm2(&model, &x.mapv(f64::from), 6, 0.1, f64::from(alpha));
         for (got, want, name) in [(&post.h[0], &h1, "h1"), (&post.h[1], &h2, "h2")] {
             let worst = got
@@ -115,19 +115,18 @@ fn inference_noise_perturbs_by_the_expected_amount() {
             alpha: 0.0,
             noise_std,
         };
-        let mut ws = InferenceWorkspace::new(&model, 50);
-        let mut post = Posterior::zeros(&model, 50);
-        inference::e_step(
+        let mut inf = Inference::new(&model, 50);
+        let mut rng = Seed(1).stream("n");
+        inf.e_step(
             &dev,
             &model,
-            x.view(),
+            Evidence::Full(x.view()),
             &params,
-            &mut ws,
-            &mut post,
-            &mut Seed(1).stream("n"),
+            &mut rng,
+            None,
         )
         .unwrap();
-        post
+        inf.post.clone()
     };
     let (clean, noisy) = (run(0.0), run(0.05));
     // after one step the top layer differs by exactly the noise added to it: N(0, 0.05²)

@@ -9,7 +9,7 @@ mod common;
 use bpdl::config::{LearningConfig, Optimizer};
 use bpdl::inference::Posterior;
 use bpdl::learning::{
-    self, Gradient, LearningWorkspace, MapOptimizer, ModelOptimizer, local_delta,
+    self, Gradient, LearningWorkspace, MStep, MapOptimizer, ModelOptimizer, local_delta,
 };
 use bpdl::model::{GenerativeModel, Map};
 use bpdl::rng::Seed;
@@ -193,19 +193,15 @@ fn one_m_step(
     let mut ws = LearningWorkspace::new(&m, batch, config.learning.optimizer);
     let mut opt = ModelOptimizer::new(&config.learning, &m);
     let rates = learning::learning_rates(&config.model, &config.learning, 0);
-    learning::m_step(
-        dev,
-        &mut m,
-        x.view(),
+    let step = MStep {
+        x: x.view(),
         post,
-        &config.model,
-        &config.learning,
-        &rates,
-        &mut ws,
-        &mut opt,
-        &mut Seed(9).stream("corruption"),
-    )
-    .unwrap();
+        model: &config.model,
+        learning: &config.learning,
+        rates: &rates,
+    };
+    let mut rng = Seed(9).stream("corruption");
+    learning::m_step(dev, &mut m, step, &mut ws, &mut opt, &mut rng).unwrap();
     m
 }
 

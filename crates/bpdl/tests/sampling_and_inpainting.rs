@@ -17,7 +17,7 @@ mod common;
 
 use bpdl::config::{Config, CorruptionConfig, InferenceConfig, LayerConfig};
 use bpdl::eval::inpainting::{inpaint, random_mask};
-use bpdl::inference::{self, InferenceWorkspace, Posterior};
+use bpdl::inference::{Evidence, Inference};
 use bpdl::model::{GenerativeModel, TopPrior};
 use bpdl::rng::Seed;
 use bpdl::sampling;
@@ -126,19 +126,18 @@ fn generate_with_zero_rounds_is_ancestral_and_with_one_round_decodes_inference()
     assert_eq!(g0, anc);
     let g1 =
         sampling::generate(&dev, &model, 30, 1, &params, 30, &mut Seed(9).stream("s")).unwrap();
-    let mut ws = InferenceWorkspace::new(&model, 30);
-    let mut post = Posterior::zeros(&model, 30);
-    inference::e_step(
+    let mut inf = Inference::new(&model, 30);
+    let mut rng = Seed(0).stream("u");
+    inf.e_step(
         &dev,
         &model,
-        anc.view(),
+        Evidence::Full(anc.view()),
         &params,
-        &mut ws,
-        &mut post,
-        &mut Seed(0).stream("u"),
+        &mut rng,
+        None,
     )
     .unwrap();
-    let decoded = model.pairs[0].decoder.apply(&dev, post.h[0].view());
+    let decoded = model.pairs[0].decoder.apply(&dev, inf.post.h[0].view());
     assert!(common::max_abs_diff(&g1, &decoded) < 1e-6);
     assert_ne!(g1, anc);
 }

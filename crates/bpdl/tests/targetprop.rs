@@ -15,7 +15,7 @@
 mod common;
 
 use bpdl::config::{Config, CorruptionConfig, InferenceConfig, LayerConfig};
-use bpdl::inference::{self, Evidence, InferenceWorkspace, Posterior};
+use bpdl::inference::{Evidence, Inference, Posterior};
 use bpdl::model::GenerativeModel;
 use bpdl::rng::Seed;
 use bpdl::train::{self, EpochMetrics, TrainObserver, TrainState};
@@ -83,28 +83,26 @@ fn random(rows: usize, cols: usize, seed: u64) -> Array2<f64> {
 
 /// One INFERENCE iteration from `h` (returns the new h).
 fn one_step(dev: &Device, model: &GenerativeModel, x: &Matrix, h: &Matrix, delta: f32) -> Matrix {
-    let mut ws = InferenceWorkspace::new(model, x.nrows());
-    let mut post = Posterior { h: vec![h.clone()] };
-    inference::refresh(dev, model, x.view(), &mut ws, &post).unwrap();
+    let mut inf = Inference::new(model, x.nrows());
+    inf.post = Posterior { h: vec![h.clone()] };
+    inf.refresh(dev, model, x.view()).unwrap();
     let params = InferenceConfig {
         steps: 1,
         delta,
         alpha: 0.0,
         noise_std: 0.0,
     };
-    inference::iterate(
+    let mut rng = Seed(1).stream("unused");
+    inf.iterate(
         dev,
         model,
         Evidence::Full(x.view()),
         &params,
-        &mut ws,
-        &mut post,
-        &mut Seed(1).stream("unused"),
-        false,
+        &mut rng,
         None,
     )
     .unwrap();
-    post.h.remove(0)
+    inf.post.h.remove(0)
 }
 
 #[test]

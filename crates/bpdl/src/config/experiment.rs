@@ -452,6 +452,26 @@ fn check_corruption(c: &CorruptionConfig, key: &str) -> Result<()> {
     }
 }
 
+/// A [`Config`] whose ranges have been checked ([`Config::validated`]), as linfa's `ParamGuard`
+/// does: the learner takes one, so the settings are validated once per run, not per minibatch.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ValidConfig(Config);
+
+impl Config {
+    /// Checks every range ([`Validate`]) and returns the validated config.
+    pub fn validated(self) -> Result<ValidConfig> {
+        self.validate()?;
+        Ok(ValidConfig(self))
+    }
+}
+
+impl std::ops::Deref for ValidConfig {
+    type Target = Config;
+    fn deref(&self) -> &Config {
+        &self.0
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

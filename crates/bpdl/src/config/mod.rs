@@ -11,7 +11,7 @@ mod experiment;
 
 pub use experiment::{
     Config, CorruptionConfig, DataConfig, GenerateConfig, InferenceConfig, InitScheme, LayerConfig,
-    LearningConfig, ModelConfig, Optimizer, PriorCovariance, TrainConfig,
+    LearningConfig, ModelConfig, Optimizer, PriorCovariance, TrainConfig, ValidConfig,
 };
 
 use std::path::Path;

@@ -9,7 +9,7 @@ use crate::backend::Device;
 use crate::config::InferenceConfig;
 use crate::data::batches::batches;
 use crate::error::Result;
-use crate::inference::{self, Evidence, InferenceWorkspace, Posterior};
+use crate::inference::{Evidence, Inference, InferenceWorkspace};
 use crate::model::GenerativeModel;
 use crate::rng::Rng;
 
@@ -51,17 +51,17 @@ pub fn inference_curve(
     let mut x_term = vec![0.0f64; steps + 1];
     let mut example_curves = vec![Vec::with_capacity(steps + 1); keep.min(images.nrows())];
     let (mut sse_end, mut sse_start) = (0.0f64, 0.0f64);
-    let mut ws = InferenceWorkspace::new(model, batch.max(1));
-    let mut post = Posterior::zeros(model, batch.max(1));
+    let mut inf = Inference::new(model, batch.max(1));
     for rows in batches(images.nrows(), batch) {
         let start = rows.start;
         let x = images.slice(s![rows.clone(), ..]);
-        ws.ensure(model, rows.len());
-        post.ensure(model, rows.len());
-        inference::feed_forward(dev, model, x, &mut ws, &mut post)?;
-        sse_start += squared_error(x, ws.reconstruction(0).view());
+        inf.ensure(model, rows.len());
         let mut record = |t: usize, ws: &InferenceWorkspace| {
-            x_term[t] -= 0.5 * squared_error(x, ws.reconstruction(0).view());
+            let sse = squared_error(x, ws.reconstruction(0).view());
+            if t == 0 {
+                sse_start += sse;
+            }
+            x_term[t] -= 0.5 * sse;
             for (i, &v) in ws.log_pxh().iter().enumerate() {
                 sum[t] += v;
                 sum_sq[t] += v * v;
@@ -70,19 +70,15 @@ pub fn inference_curve(
                 }
             }
         };
-        record(0, &ws);
-        inference::iterate(
+        inf.e_step(
             dev,
             model,
             Evidence::Full(x),
             params,
-            &mut ws,
-            &mut post,
             rng,
-            true,
             Some(&mut record),
         )?;
-        sse_end += squared_error(x, ws.reconstruction(0).view());
+        sse_end += squared_error(x, inf.ws.reconstruction(0).view());
     }
     let n = images.nrows().max(1) as f64;
     let mean: Vec<f64> = sum.iter().map(|s| s / n).collect();

@@ -18,7 +18,7 @@ use crate::backend::{Device, Matrix, noise};
 use crate::config::InferenceConfig;
 use crate::data::batches::batches;
 use crate::error::Result;
-use crate::inference::{self, Evidence, InferenceWorkspace, Posterior};
+use crate::inference::{Evidence, Inference};
 use crate::model::GenerativeModel;
 use crate::rng::{Rng, fill_key, row_rng};
 
@@ -87,32 +87,20 @@ pub fn inpaint(
     let mut filled = corrupted.clone();
     let mut sse = vec![0.0f64; outer + 1];
     let missing_count = visible.iter().filter(|&&m| m == 0.0).count().max(1) as f64;
-    let mut ws = InferenceWorkspace::new(model, batch.max(1));
-    let mut post = Posterior::zeros(model, batch.max(1));
+    let mut inf = Inference::new(model, batch.max(1));
     for range in batches(n, batch) {
         let rows = s![range.clone(), ..];
         let (truth, vis) = (images.slice(rows), visible.slice(rows));
-        ws.ensure(model, range.len());
-        post.ensure(model, range.len());
+        inf.ensure(model, range.len());
         let mut x = filled.slice(rows).to_owned();
         sse[0] += missing_error(truth, x.view(), vis);
         for slot in sse.iter_mut().skip(1) {
-            inference::feed_forward(dev, model, x.view(), &mut ws, &mut post)?;
-            inference::iterate(
-                dev,
-                model,
-                Evidence::Partial {
-                    x: x.view(),
-                    visible: vis,
-                },
-                params,
-                &mut ws,
-                &mut post,
-                rng,
-                false,
-                None,
-            )?;
-            dev.fill_missing(x.view_mut(), truth, vis, ws.reconstruction(0).view());
+            let evidence = Evidence::Partial {
+                x: x.view(),
+                visible: vis,
+            };
+            inf.e_step(dev, model, evidence, params, rng, None)?;
+            dev.fill_missing(x.view_mut(), truth, vis, inf.ws.reconstruction(0).view());
             *slot += missing_error(truth, x.view(), vis);
         }
         filled.slice_mut(rows).assign(&x);

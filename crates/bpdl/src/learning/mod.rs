@@ -8,7 +8,7 @@
 //!
 //! `h` are the inferred values of the E-step (held constant; `h_0 = x`) and `h̃` corrupted
 //! copies: Gaussian noise for x and the hidden layers, the mean of a few Bernoulli samples for a
-//! sigmoid top layer ("spike-like", [`crate::config::CorruptionConfig`]). Each term touches only
+//! sigmoid top layer ("spike-like", [`crate::model::corruption`]). Each term touches only
 //! its own map's parameters and is descended with that map's closed-form gradient
 //! ([`local_delta()`]); nothing is propagated across layers and nothing is differentiated
 //! automatically.
@@ -22,10 +22,11 @@ pub use optimizer::{Gradient, MapOptimizer};
 use ndarray::{Array1, ArrayView2};
 use serde::{Deserialize, Serialize};
 
-use crate::backend::{Device, Matrix, noise};
-use crate::config::{CorruptionConfig, LearningConfig, ModelConfig, Optimizer};
+use crate::backend::{Device, Matrix};
+use crate::config::{LearningConfig, ModelConfig, Optimizer};
 use crate::error::{Error, Result};
 use crate::inference::Posterior;
+use crate::model::corruption::corrupt;
 use crate::model::{GenerativeModel, Map};
 use crate::rng::Rng;
 
@@ -166,56 +167,60 @@ pub struct Rates {
     pub decoder: Vec<f32>,
 }
 
-/// Corrupts `src` into `dst` as `c` says.
-pub fn corrupt(
-    dev: &Device,
-    rng: &mut Rng,
-    c: CorruptionConfig,
-    src: ArrayView2<'_, f32>,
-    dst: &mut Matrix,
-) {
-    match c {
-        CorruptionConfig::None => dst.assign(&src),
-        CorruptionConfig::Gaussian { std } => {
-            noise::add_gaussian(dev, rng, std, src, dst.view_mut())
-        }
-        CorruptionConfig::Spikes { samples } => {
-            noise::spikes(dev, rng, samples, src, dst.view_mut())
-        }
-    }
+/// What one M-step learns from: a minibatch, its inferred layers, and the settings.
+#[derive(Debug, Clone, Copy)]
+pub struct MStep<'a> {
+    /// The minibatch x, `[batch, n_x]`.
+    pub x: ArrayView2<'a, f32>,
+    /// The inferred `h_1 … h_L` of the E-step (the targets, held constant).
+    pub post: &'a Posterior,
+    /// The corruption of every layer ([`ModelConfig::corruption`]).
+    pub model: &'a ModelConfig,
+    /// The optimizer and its settings.
+    pub learning: &'a LearningConfig,
+    /// This epoch's learning rate of every map ([`learning_rates`]).
+    pub rates: &'a Rates,
 }
 
-/// One M-step on a minibatch `x` with inferred `post`: corrupt every layer, then update every
-/// map toward its local target. Returns each map's loss (kept in the workspace).
+/// One M-step of `model` (Algorithm 2, TRAIN: every map toward its local target): corrupt every
+/// layer, then update every map. Returns each map's loss (kept in the workspace).
+///
+/// The settings must describe this model (one [`crate::config::LayerConfig`] and one rate per
+/// latent layer): [`crate::train::Learner::new`] checks it once for a whole run; a mismatch here
+/// is an [`Error::Shape`].
 ///
 /// Fails with [`Error::NonFinite`] naming the map whose loss is not finite (the decoder first
 /// when both maps of a layer fail); training then stops. The other maps updated in this step
 /// are not rolled back: the checkpoint of the last completed epoch is what survives.
-#[allow(clippy::too_many_arguments)]
 pub fn m_step<'w>(
     dev: &Device,
     model: &mut GenerativeModel,
-    x: ArrayView2<'_, f32>,
-    post: &Posterior,
-    model_cfg: &ModelConfig,
-    cfg: &LearningConfig,
-    rates: &Rates,
+    step: MStep<'_>,
     ws: &'w mut LearningWorkspace,
     opt: &mut ModelOptimizer,
     rng: &mut Rng,
 ) -> Result<&'w MStepLosses> {
+    let MStep {
+        x,
+        post,
+        model: model_cfg,
+        learning: cfg,
+        rates,
+    } = step;
     let depth = model.depth();
     if model_cfg.layers.len() != depth
         || rates.encoder.len() != depth
         || rates.decoder.len() != depth
     {
-        return Err(Error::config(
-            "model.layers",
-            format!(
-                "{} layers configured for a model with {depth}",
-                model_cfg.layers.len()
+        return Err(Error::Shape {
+            op: "M-step",
+            expected: format!("settings for the {depth} latent layers of the model"),
+            got: format!(
+                "{} layers and {} rates",
+                model_cfg.layers.len(),
+                rates.encoder.len()
             ),
-        ));
+        });
     }
     let value = |l: usize| if l == 0 { x } else { post.h[l - 1].view() };
     // Corrupt x and every h_l with the same stream, in a fixed order.
@@ -273,7 +278,6 @@ pub fn m_step<'w>(
 /// One map's local rule: prediction from its (corrupted) input, error against its target,
 /// update of its own weights. Returns its loss, or `Err(())` when the loss is not finite (the
 /// weights are then left as they were).
-#[allow(clippy::too_many_arguments)]
 fn learn_map(
     dev: &Device,
     cfg: &LearningConfig,

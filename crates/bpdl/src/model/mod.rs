@@ -14,6 +14,7 @@
 //! a diagonal Gaussian with the mean and variance of the inferred top codes of the training set,
 //! variances × 4 (paper §8; [`TopPrior`]).
 
+pub mod corruption;
 mod map;
 pub mod objective;
 pub mod prior;
