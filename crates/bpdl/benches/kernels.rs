@@ -9,7 +9,7 @@ use ndarray::Array2;
 use rand::SeedableRng;
 use rand_distr::{Distribution, StandardNormal};
 
-use bpdl::backend::{PackedRows, PackedWeights};
+use bpdl::backend::{PackedLayer, PackedRows, PackedWeights};
 use bpdl::bench::Workload;
 use bpdl::{Activation, Device};
 
@@ -76,11 +76,13 @@ fn packed_affine(c: &mut Criterion) {
                     bench.iter(|| {
                         dev.affine_packed(
                             x.view(),
-                            w.view(),
-                            &packed,
+                            PackedLayer {
+                                w: w.view(),
+                                packed: &packed,
+                                b: b.view(),
+                                activation: Activation::Softplus,
+                            },
                             &mut rows,
-                            b.view(),
-                            Activation::Softplus,
                             out.view_mut(),
                         );
                     })

@@ -13,7 +13,7 @@ use serde::Serialize;
 
 use crate::activation::Activation;
 use crate::backend::shapes::{self, GemmShape};
-use crate::backend::{Device, Matrix, PackedRows, PackedWeights};
+use crate::backend::{Device, Matrix, PackedLayer, PackedRows, PackedWeights};
 use crate::config::{Config, InferenceConfig};
 use crate::error::Result;
 use crate::eval::parzen;
@@ -479,11 +479,13 @@ impl MainShape {
     fn packed(&mut self, dev: &Device) {
         dev.affine_packed(
             self.x.view(),
-            self.w.view(),
-            &self.packed,
+            PackedLayer {
+                w: self.w.view(),
+                packed: &self.packed,
+                b: self.b.view(),
+                activation: Activation::Linear,
+            },
             &mut self.rows,
-            self.b.view(),
-            Activation::Linear,
             self.y.view_mut(),
         );
     }

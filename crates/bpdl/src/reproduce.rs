@@ -296,16 +296,14 @@ pub fn evaluate(
         ..config.inference
     };
     let images = dev.install(|| {
-        inpainting::inpaint(
-            dev,
-            model,
-            originals.view(),
-            0.5,
-            opts.inpainting_iterations,
-            &inpaint_params,
-            500,
-            &mut seed.stream("inpainting"),
-        )
+        let settings = inpainting::InpaintingSettings {
+            missing: 0.5,
+            outer: opts.inpainting_iterations,
+            inference: inpaint_params,
+            batch: 500,
+        };
+        let mut rng = seed.stream("inpainting");
+        inpainting::inpaint(dev, model, originals.view(), &settings, &mut rng)
     })?;
     let mse = &images.summary.mse_missing;
     let inpainting = InpaintingSummary {

@@ -16,7 +16,7 @@
 mod common;
 
 use bpdl::config::{Config, CorruptionConfig, InferenceConfig, LayerConfig};
-use bpdl::eval::inpainting::{inpaint, random_mask};
+use bpdl::eval::inpainting::{InpaintingSettings, inpaint, random_mask};
 use bpdl::inference::{Evidence, Inference};
 use bpdl::model::{GenerativeModel, TopPrior};
 use bpdl::rng::Seed;
@@ -178,14 +178,17 @@ fn inpainting_keeps_visible_pixels_and_reduces_the_error_on_missing_ones() {
         alpha: 0.3,
         ..config.inference
     };
+    let settings = InpaintingSettings {
+        missing: 0.5,
+        outer: 5,
+        inference: params,
+        batch: 40,
+    };
     let r = inpaint(
         &dev,
         &state.model,
         test.view(),
-        0.5,
-        5,
-        &params,
-        40,
+        &settings,
         &mut Seed(4).stream("p"),
     )
     .unwrap();

@@ -25,7 +25,7 @@ pub mod noise;
 pub mod packed;
 pub mod shapes;
 
-pub use packed::{PackedRows, PackedWeights};
+pub use packed::{PackedLayer, PackedRows, PackedWeights};
 
 use std::sync::Arc;
 

@@ -108,6 +108,32 @@ impl PackedWeights {
     }
 }
 
+/// A layer `φ(· W + b)` whose weights are given both as a view and packed
+/// ([`PackedWeights::pack`] of the same matrix), for [`Device::affine_packed`].
+#[derive(Debug, Clone, Copy)]
+pub struct PackedLayer<'a> {
+    /// `W: [k, n]`.
+    pub w: ArrayView2<'a, f32>,
+    /// `W` packed into column panels.
+    pub packed: &'a PackedWeights,
+    /// `b: [n]`.
+    pub b: ArrayView1<'a, f32>,
+    /// `φ`.
+    pub activation: Activation,
+}
+
+/// The packed operands of one product, as the micro-kernel reads them.
+#[derive(Clone, Copy)]
+struct Panels<'a> {
+    m: usize,
+    k: usize,
+    n: usize,
+    /// X in `MR`-row panels.
+    xp: &'a [f32],
+    /// W in `NR`-column panels.
+    wp: &'a [f32],
+}
+
 /// X `[m, k]` repacked into `MR`-row panels for [`Device::affine_packed`]: a buffer the caller
 /// owns and passes to every product, grown to the largest X it has held and then reused (one per
 /// concurrent product stream).
@@ -117,8 +143,7 @@ pub struct PackedRows {
 }
 
 impl Device {
-    /// `Y = φ(X·W + 1bᵀ)` with `W` given both as a view and packed ([`PackedWeights::pack`] of the
-    /// same matrix). Uses the packed kernel when it is available and `y`'s rows are contiguous;
+    /// `Y = φ(X·W + 1bᵀ)` for a [`PackedLayer`] (`W` given both as a view and packed). Uses the packed kernel when it is available and `y`'s rows are contiguous;
     /// otherwise [`Device::affine`] on the view, which gives the same values up to rounding.
     /// `rows` receives X packed into row panels (its memory is reused from call to call).
     ///
@@ -127,17 +152,19 @@ impl Device {
     ///
     /// # Panics
     /// If the shapes disagree or `packed` was made from a matrix of another shape.
-    #[allow(clippy::too_many_arguments)] // a layer's operands, its packed forms and its output
     pub fn affine_packed(
         &self,
         x: ArrayView2<'_, f32>,
-        w: ArrayView2<'_, f32>,
-        packed: &PackedWeights,
+        layer: PackedLayer<'_>,
         rows: &mut PackedRows,
-        b: ArrayView1<'_, f32>,
-        act: Activation,
         mut y: ArrayViewMut2<'_, f32>,
     ) {
+        let PackedLayer {
+            w,
+            packed,
+            b,
+            activation: act,
+        } = layer;
         let (m, k) = x.dim();
         let n = w.ncols();
         assert!(
@@ -158,7 +185,13 @@ impl Device {
         }
         let bias = b.as_slice().expect("a bias vector is contiguous");
         pack_rows(x, &mut rows.data);
-        let xp = &rows.data[..];
+        let panels_of = Panels {
+            m,
+            k,
+            n,
+            xp: &rows.data,
+            wp: &packed.data,
+        };
         let panels = n.div_ceil(NR);
         let per_thread = panels.div_ceil(self.threads);
         let out = SendPtr(y.as_mut_ptr());
@@ -173,7 +206,7 @@ impl Device {
             // the m × n matrix `y` with unit column stride and row stride `row_stride`, and this
             // thread writes only its columns j0..j1, disjoint from every other thread's.
             unsafe {
-                kernel::columns(m, k, xp, &packed.data, out.get(), row_stride, n, j0, j1);
+                kernel::columns(&panels_of, out.get(), row_stride, (j0, j1));
             }
             for i in 0..m {
                 // SAFETY: row i, columns j0..j1 of `y`: inside the matrix, written only by this
@@ -245,26 +278,16 @@ fn pack_rows(x: ArrayView2<'_, f32>, out: &mut Vec<f32>) {
 mod kernel {
     use std::arch::x86_64::*;
 
-    use super::{MR, NR};
+    use super::{MR, NR, Panels};
 
     /// Columns `j0..j1` (j0 a multiple of NR) of `C = X·W` for all `m` rows.
     ///
     /// # Safety
-    /// The CPU has AVX2 and FMA; `xp` holds X packed by `pack_rows` (m rows, depth k); `wp` holds
-    /// `n.div_ceil(NR)` panels of `k × NR`; `c` addresses an `m × n` matrix with unit column
-    /// stride and row stride `c_rs`, whose columns j0..j1 nobody else accesses meanwhile.
-    #[allow(clippy::too_many_arguments)]
-    pub unsafe fn columns(
-        m: usize,
-        k: usize,
-        xp: &[f32],
-        wp: &[f32],
-        c: *mut f32,
-        c_rs: isize,
-        n: usize,
-        j0: usize,
-        j1: usize,
-    ) {
+    /// The CPU has AVX2 and FMA; `p.xp` holds X packed by `pack_rows` (m rows, depth k); `p.wp`
+    /// holds `n.div_ceil(NR)` panels of `k × NR`; `c` addresses an `m × n` matrix with unit
+    /// column stride and row stride `c_rs`, whose columns j0..j1 nobody else accesses meanwhile.
+    pub unsafe fn columns(p: &Panels<'_>, c: *mut f32, c_rs: isize, (j0, j1): (usize, usize)) {
+        let Panels { m, k, n, xp, wp } = *p;
         debug_assert!(xp.len() >= m.div_ceil(MR) * k * MR && wp.len() >= n.div_ceil(NR) * k * NR);
         let mut j = j0;
         while j < j1 {
@@ -341,19 +364,10 @@ mod kernel {
 
 #[cfg(not(target_arch = "x86_64"))]
 mod kernel {
+    use super::Panels;
+
     /// Never called: [`super::PackedWeights::supported`] is false off x86-64.
-    #[allow(clippy::too_many_arguments)]
-    pub unsafe fn columns(
-        _m: usize,
-        _k: usize,
-        _xp: &[f32],
-        _wp: &[f32],
-        _c: *mut f32,
-        _c_rs: isize,
-        _n: usize,
-        _j0: usize,
-        _j1: usize,
-    ) {
+    pub unsafe fn columns(_p: &Panels<'_>, _c: *mut f32, _c_rs: isize, _j: (usize, usize)) {
         unreachable!("the packed kernel needs x86-64 with AVX2 and FMA")
     }
 }
@@ -419,11 +433,13 @@ mod tests {
                     let mut rows = PackedRows::default();
                     dev.affine_packed(
                         x.view(),
-                        w.view(),
-                        &packed,
+                        PackedLayer {
+                            w: w.view(),
+                            packed: &packed,
+                            b: b.view(),
+                            activation: act,
+                        },
                         &mut rows,
-                        b.view(),
-                        act,
                         y.view_mut(),
                     );
                     for (got, want) in y.iter().zip(&expected) {
@@ -455,11 +471,13 @@ mod tests {
         let (mut a, mut c) = (Matrix::zeros((10, 19)), Matrix::zeros((10, 19)));
         dev.affine_packed(
             x.view(),
-            w.view(),
-            &unpacked,
+            PackedLayer {
+                w: w.view(),
+                packed: &unpacked,
+                b: b.view(),
+                activation: Activation::Softplus,
+            },
             &mut PackedRows::default(),
-            b.view(),
-            Activation::Softplus,
             a.view_mut(),
         );
         dev.affine(
@@ -487,20 +505,24 @@ mod tests {
         let mut rows = PackedRows::default();
         dev.affine_packed(
             xt.t(),
-            w.view(),
-            &packed,
+            PackedLayer {
+                w: w.view(),
+                packed: &packed,
+                b: b.view(),
+                activation: Activation::Sigmoid,
+            },
             &mut rows,
-            b.view(),
-            Activation::Sigmoid,
             a.view_mut(),
         );
         dev.affine_packed(
             xc.view(),
-            w.view(),
-            &packed,
+            PackedLayer {
+                w: w.view(),
+                packed: &packed,
+                b: b.view(),
+                activation: Activation::Sigmoid,
+            },
             &mut rows,
-            b.view(),
-            Activation::Sigmoid,
             c.view_mut(),
         );
         assert_eq!(a, c);

@@ -63,19 +63,34 @@ pub fn random_mask(rows: usize, d: usize, missing: f64, rng: &mut Rng) -> Matrix
     mask
 }
 
-/// In-paints `images` (one per row) with `outer` encode/decode iterations, in minibatches of
-/// `batch`.
-#[allow(clippy::too_many_arguments)]
+/// How to in-paint: the fraction of pixels removed, the encode/decode iterations and the
+/// INFERENCE settings of each, the minibatch size.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct InpaintingSettings {
+    /// Fraction of the pixels of each image that are missing (paper: one half).
+    pub missing: f64,
+    /// Outer encode/decode iterations (paper: 20).
+    pub outer: usize,
+    /// The INFERENCE of every outer iteration.
+    pub inference: InferenceConfig,
+    /// Images per minibatch.
+    pub batch: usize,
+}
+
+/// In-paints `images` (one per row) as `settings` say.
 pub fn inpaint(
     dev: &Device,
     model: &GenerativeModel,
     images: ArrayView2<'_, f32>,
-    missing: f64,
-    outer: usize,
-    params: &InferenceConfig,
-    batch: usize,
+    settings: &InpaintingSettings,
     rng: &mut Rng,
 ) -> Result<InpaintingImages> {
+    let InpaintingSettings {
+        missing,
+        outer,
+        inference: ref params,
+        batch,
+    } = *settings;
     let (n, d) = images.dim();
     let visible = random_mask(n, d, missing, rng);
     let mut corrupted = Matrix::zeros((n, d));

@@ -9,7 +9,7 @@ use rand::RngExt;
 use rand_distr::StandardNormal;
 
 use crate::activation::Activation;
-use crate::backend::{Device, Matrix, PackedRows, PackedWeights};
+use crate::backend::{Device, Matrix, PackedLayer, PackedRows, PackedWeights};
 use crate::config::InitScheme;
 use crate::rng::Rng;
 
@@ -72,11 +72,13 @@ impl Map {
     ) {
         dev.affine_packed(
             x,
-            self.weight.view(),
-            packed,
+            PackedLayer {
+                w: self.weight.view(),
+                packed,
+                b: self.bias.view(),
+                activation: self.activation,
+            },
             rows,
-            self.bias.view(),
-            self.activation,
             y,
         );
     }
