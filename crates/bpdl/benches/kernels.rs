@@ -103,7 +103,7 @@ fn activations(c: &mut Criterion) {
             b.iter(|| {
                 for mut row in m.rows_mut() {
                     let row = row.as_slice_mut().unwrap();
-                    bpdl::backend::fastmath::bias_activation(row, bias.as_slice().unwrap(), act);
+                    bpdl::backend::elementwise::bias_activation(row, bias.as_slice().unwrap(), act);
                     row.iter_mut().for_each(|v| *v -= 0.5);
                 }
             })

@@ -16,9 +16,10 @@
 //! | dense math, threads | [`backend`] | [`Device::matmul`], [`Device::affine`] |
 //! | p(x, h) = p(x\|h1) Π p(h_l\|h_{l+1}) p(h_L), maps f_l, g_l (§4, Eq. 7) | [`model`] | [`model::GenerativeModel`], [`model::LayerPair`], [`model::Map`] |
 //! | log p(x, h) without constants (Fig. 4, spec G12) | [`model::objective`] | [`model::objective::log_joint`] |
-//! | E-step: INFERENCE with targetprop (§4–6, Eq. 8, 12; Algorithm 2) | [`inference`] | [`inference::e_step`], [`inference::iterate`], [`inference::Evidence`] |
+//! | E-step: INFERENCE with targetprop (§4–6, Eq. 8, 12; Algorithm 2) | [`inference`] | [`inference::Inference::e_step`], [`inference::Inference::iterate`], [`inference::Evidence`] |
 //! | M-step: local denoising rules, no backprop (§4, Algorithm 2 TRAIN) | [`learning`] | [`learning::m_step`], [`learning::local_delta()`] |
-//! | variational EM loop, top prior (§3, §8) | [`train`] | [`train::train`], [`train::fit_top_prior`] |
+//! | variational EM loop, top prior (§3, §8) | [`train`] | [`train::train`], [`train::Learner`] ([`train::Learner::e_step`], [`train::Learner::m_step`]), [`train::fit_top_prior`] |
+//! | the denoising criterion's corruption (§5, §8) | [`model::corruption`] | [`model::corruption::corrupt`] |
 //! | health of the codes (spec §5.2) | [`diagnostics`] | [`diagnostics::LayerStats`] |
 //! | Fig. 4: log p(x, h) over inference | [`eval`] | [`eval::inference_curve()`] |
 //! | GENERATE, ancestral sampling, the joint-DAE chain (§5, §8, Algorithm 2; Fig. 3) | [`sampling`] | [`sampling::generate`], [`sampling::ancestral`], [`sampling::joint_dae`] |

@@ -14,7 +14,8 @@
 
 use ndarray::{ArrayView1, ArrayView2, ArrayViewMut1, ArrayViewMut2, Axis, Zip};
 
-use super::{Device, fastmath};
+use super::Device;
+use super::fastmath::dispatch;
 use crate::activation::Activation;
 
 impl Device {
@@ -97,12 +98,12 @@ impl Device {
                     let mut acc = [0.0f32];
                     match (e.as_slice_mut(), y.as_slice(), t.as_slice()) {
                         (Some(e), Some(y), Some(t)) => {
-                            fastmath::residual_times_slope(e, y, t, act, &mut acc);
+                            residual_times_slope(e, y, t, act, &mut acc);
                         }
                         _ => Zip::from(&mut e).and(&y).and(&t).for_each(|e, &y, &t| {
                             let d = y - t;
                             acc[0] += d * d;
-                            *e = d * fastmath::slope_from_output(act, y);
+                            *e = d * act.slope_from_output(y);
                         }),
                     }
                     *s = f64::from(acc[0]);
@@ -146,6 +147,46 @@ impl Device {
     /// `w ← w − lr·g` elementwise (plain SGD on an explicit gradient).
     pub fn sgd_step(&self, mut w: ArrayViewMut1<'_, f32>, g: ArrayView1<'_, f32>, lr: f32) {
         Zip::from(&mut w).and(&g).for_each(|w, &g| *w -= lr * g);
+    }
+}
+
+// The slice kernels index plain slices (no iterator adapters): an adapter's `fold` is a separate
+// generic function that the compiler may not inline into the feature-enabled copies, which then
+// run unvectorised. φ and φ' are inlined from `Activation`.
+
+dispatch! {
+    /// `row[j] = φ(row[j] + bias[j])`.
+    pub fn bias_activation(row: &mut [f32], bias: &[f32], act: Activation) {
+        let n = row.len().min(bias.len());
+        let (row, bias) = (&mut row[..n], &bias[..n]);
+        match act {
+            Activation::Sigmoid => for j in 0..n { row[j] = Activation::Sigmoid.apply(row[j] + bias[j]); },
+            Activation::Softplus => for j in 0..n { row[j] = Activation::Softplus.apply(row[j] + bias[j]); },
+            Activation::Tanh => for j in 0..n { row[j] = Activation::Tanh.apply(row[j] + bias[j]); },
+            Activation::Relu => for j in 0..n { row[j] = (row[j] + bias[j]).max(0.0); },
+            Activation::Linear => for j in 0..n { row[j] += bias[j]; },
+        }
+    }
+}
+
+dispatch! {
+    /// `e[j] = (y[j] − t[j])·φ'(y[j])` and `sse[0] = Σ (y[j] − t[j])²`.
+    pub fn residual_times_slope(e: &mut [f32], y: &[f32], t: &[f32], act: Activation, sse: &mut [f32]) {
+        let n = e.len().min(y.len()).min(t.len());
+        let (e, y, t) = (&mut e[..n], &y[..n], &t[..n]);
+        let mut acc = 0.0f32;
+        match act {
+            Activation::Sigmoid => for j in 0..n {
+                let d = y[j] - t[j]; acc += d * d; e[j] = d * Activation::Sigmoid.slope_from_output(y[j]);
+            },
+            Activation::Softplus => for j in 0..n {
+                let d = y[j] - t[j]; acc += d * d; e[j] = d * Activation::Softplus.slope_from_output(y[j]);
+            },
+            _ => for j in 0..n {
+                let d = y[j] - t[j]; acc += d * d; e[j] = d * act.slope_from_output(y[j]);
+            },
+        }
+        sse[0] = acc;
     }
 }
 

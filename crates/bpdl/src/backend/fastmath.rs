@@ -1,5 +1,6 @@
-//! Branch-free `exp`, `ln`, `ln(1 + x)` and `exp(x) − 1` for f32 that the compiler vectorises,
-//! and the activation passes built on them.
+//! Branch-free `exp`, `ln`, `ln(1 + x)` and `exp(x) − 1` for f32 that the compiler vectorises
+//! (the non-linearities of [`crate::activation`] are written with them), and the `dispatch!`
+//! macro that compiles a slice kernel for several instruction sets.
 //!
 //! `exp` and `ln` follow Cephes' `expf`/`logf` (S. Moshier): range reduction by powers of two and
 //! a degree-6 / degree-9 polynomial; both are accurate to about 1 ulp over the f32 range they
@@ -10,8 +11,6 @@
 //! The slice kernels are compiled three times (baseline x86-64, AVX2, AVX-512) and picked at run
 //! time; all variants execute the same arithmetic in the same order (Rust never contracts
 //! `a * b + c` into an FMA), so they give bit-identical results.
-
-use crate::activation::Activation;
 
 const EXP_HI: f32 = 88.376_26;
 const EXP_LO: f32 = -87.336_55;
@@ -107,47 +106,6 @@ pub fn exp_m1(x: f32) -> f32 {
     if x.abs() < 0.5 { series } else { direct }
 }
 
-/// `1 / (1 + e^(−a))`.
-#[inline(always)]
-pub fn sigmoid(a: f32) -> f32 {
-    let t = exp(-a.abs());
-    let r = 1.0 / (1.0 + t);
-    if a >= 0.0 { r } else { t * r }
-}
-
-/// `ln(1 + e^a) = max(a, 0) + ln(1 + e^(−|a|))`.
-#[inline(always)]
-pub fn softplus(a: f32) -> f32 {
-    a.max(0.0) + ln_1p(exp(-a.abs()))
-}
-
-/// `tanh a = sign(a)·(1 − e^(−2|a|)) / (1 + e^(−2|a|))`, written with `e^x − 1` so that it
-/// stays accurate near 0.
-#[inline(always)]
-pub fn tanh(a: f32) -> f32 {
-    let m = exp_m1(-2.0 * a.abs());
-    let r = -m / (2.0 + m);
-    if a >= 0.0 { r } else { -r }
-}
-
-/// φ'(a) from the output y = φ(a), with the fast functions.
-#[inline(always)]
-pub fn slope_from_output(act: Activation, y: f32) -> f32 {
-    match act {
-        Activation::Sigmoid => y * (1.0 - y),
-        Activation::Softplus => -exp_m1(-y),
-        Activation::Tanh => 1.0 - y * y,
-        Activation::Relu => {
-            if y > 0.0 {
-                1.0
-            } else {
-                0.0
-            }
-        }
-        Activation::Linear => 1.0,
-    }
-}
-
 macro_rules! dispatch {
     ($(#[$doc:meta])* pub fn $name:ident($($arg:ident : $ty:ty),*) $body:block) => {
         $(#[$doc])*
@@ -161,6 +119,7 @@ macro_rules! dispatch {
                 fn avx512($($arg: $ty),*) { generic($($arg),*) }
                 #[target_feature(enable = "avx2")]
                 fn avx2($($arg: $ty),*) { generic($($arg),*) }
+                use $crate::backend::fastmath::{Level, level};
                 match level() {
                     // SAFETY: `level` checked at run time that the CPU has these features.
                     Level::Avx512 => return unsafe { avx512($($arg),*) },
@@ -173,8 +132,10 @@ macro_rules! dispatch {
     };
 }
 
+pub(crate) use dispatch;
+
 #[derive(Clone, Copy, PartialEq, Eq)]
-enum Level {
+pub(crate) enum Level {
     Baseline,
     #[cfg_attr(not(target_arch = "x86_64"), allow(dead_code))]
     Avx2,
@@ -182,7 +143,7 @@ enum Level {
     Avx512,
 }
 
-fn level() -> Level {
+pub(crate) fn level() -> Level {
     static LEVEL: std::sync::OnceLock<Level> = std::sync::OnceLock::new();
     *LEVEL.get_or_init(|| {
         #[cfg(target_arch = "x86_64")]
@@ -201,42 +162,6 @@ fn level() -> Level {
 // The kernels index plain slices (no iterator adapters): an adapter's `fold` is a separate
 // generic function that the compiler may not inline into the feature-enabled copies, which then
 // run unvectorised.
-
-dispatch! {
-    /// `row[j] = φ(row[j] + bias[j])`.
-    pub fn bias_activation(row: &mut [f32], bias: &[f32], act: Activation) {
-        let n = row.len().min(bias.len());
-        let (row, bias) = (&mut row[..n], &bias[..n]);
-        match act {
-            Activation::Sigmoid => for j in 0..n { row[j] = sigmoid(row[j] + bias[j]); },
-            Activation::Softplus => for j in 0..n { row[j] = softplus(row[j] + bias[j]); },
-            Activation::Tanh => for j in 0..n { row[j] = tanh(row[j] + bias[j]); },
-            Activation::Relu => for j in 0..n { row[j] = (row[j] + bias[j]).max(0.0); },
-            Activation::Linear => for j in 0..n { row[j] += bias[j]; },
-        }
-    }
-}
-
-dispatch! {
-    /// `e[j] = (y[j] − t[j])·φ'(y[j])` and `sse[0] = Σ (y[j] − t[j])²`.
-    pub fn residual_times_slope(e: &mut [f32], y: &[f32], t: &[f32], act: Activation, sse: &mut [f32]) {
-        let n = e.len().min(y.len()).min(t.len());
-        let (e, y, t) = (&mut e[..n], &y[..n], &t[..n]);
-        let mut acc = 0.0f32;
-        match act {
-            Activation::Sigmoid => for j in 0..n {
-                let d = y[j] - t[j]; acc += d * d; e[j] = d * (y[j] * (1.0 - y[j]));
-            },
-            Activation::Softplus => for j in 0..n {
-                let d = y[j] - t[j]; acc += d * d; e[j] = d * -exp_m1(-y[j]);
-            },
-            _ => for j in 0..n {
-                let d = y[j] - t[j]; acc += d * d; e[j] = d * slope_from_output(act, y[j]);
-            },
-        }
-        sse[0] = acc;
-    }
-}
 
 dispatch! {
     /// Parzen distances along a row of points: `d[j] = max(d[j] + x_norm[j] + s_norm, 0)` (d
@@ -296,22 +221,13 @@ mod tests {
         while a < 30.0 {
             let a64 = f64::from(a);
             assert!(ulps(exp_m1(a), a64.exp_m1()) < 4.0, "exp_m1({a})");
-            assert!(
-                ulps(sigmoid(a), 1.0 / (1.0 + (-a64).exp())) < 4.0,
-                "sigmoid({a})"
-            );
-            assert!(ulps(softplus(a), a64.exp().ln_1p()) < 4.0, "softplus({a})");
-            assert!(ulps(tanh(a), a64.tanh()) < 4.0, "tanh({a})");
             a += 0.00731;
         }
     }
 
     #[test]
     fn saturation_is_graceful() {
-        assert_eq!(sigmoid(1e4), 1.0);
-        assert!(sigmoid(-1e4) < 1e-37);
-        assert_eq!(softplus(1e4), 1e4);
-        assert!(softplus(-1e4) < 1e-37 && softplus(-1e4) >= 0.0);
         assert!(exp(100.0).is_finite());
+        assert!(exp(-100.0) > 0.0);
     }
 }

@@ -19,7 +19,7 @@
 //! Model code uses nothing else, so another backend (CUDA) can later implement the same
 //! operations behind this type.
 
-mod elementwise;
+pub mod elementwise;
 pub mod fastmath;
 pub mod noise;
 pub mod packed;
@@ -221,7 +221,7 @@ impl Device {
         let bias = b.as_slice().expect("a bias vector is contiguous");
         self.for_rows(y, |_, mut row| {
             let row = row.as_slice_mut().expect("output rows are contiguous");
-            fastmath::bias_activation(row, bias, act);
+            elementwise::bias_activation(row, bias, act);
         });
     }
 

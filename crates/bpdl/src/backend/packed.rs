@@ -25,7 +25,7 @@
 
 use ndarray::{ArrayView1, ArrayView2, ArrayViewMut2};
 
-use super::{Device, fastmath};
+use super::{Device, elementwise};
 use crate::activation::Activation;
 
 /// Rows of the micro-tile (examples).
@@ -217,7 +217,7 @@ impl Device {
                         j1 - j0,
                     )
                 };
-                fastmath::bias_activation(row, &bias[j0..j1], act);
+                elementwise::bias_activation(row, &bias[j0..j1], act);
             }
         };
         if self.threads < 2 || panels < 2 {
