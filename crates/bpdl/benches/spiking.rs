@@ -76,20 +76,15 @@ fn steps(c: &mut Criterion) {
     // whole trials: the step count is fixed by the key, so count it once
     let params = StdpConfig::default().protocol_params();
     let trials = 2000;
-    let pool = rayon::ThreadPoolBuilder::new()
-        .num_threads(1)
-        .build()
-        .expect("a thread pool");
-    let total: u64 = pool.install(|| {
-        run_trials(&params, trials, 7)
-            .iter()
-            .map(|t| u64::from(t.steps))
-            .sum()
-    });
+    let dev = bpdl::Device::cpu(1).expect("a thread pool");
+    let total: u64 = run_trials(&dev, &params, trials, 7)
+        .iter()
+        .map(|t| u64::from(t.steps))
+        .sum();
     group.throughput(Throughput::Elements(total));
     group.sample_size(20);
     group.bench_function("fig1_trials_1t", |b| {
-        b.iter(|| pool.install(|| run_trials(&params, trials, 7)))
+        b.iter(|| run_trials(&dev, &params, trials, 7))
     });
     group.finish();
 }

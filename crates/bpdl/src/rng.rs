@@ -8,7 +8,7 @@
 //!
 //! Parallel fills (noise for a whole minibatch) draw one key from the caller's stream and give
 //! every row its own generator derived from `(key, row)` ([`row_rng`]). The numbers therefore do
-//! not depend on how many threads run or how rayon schedules them.
+//! not depend on how many threads run or how the work is scheduled among them.
 
 use rand::{Rng as _, SeedableRng};
 

@@ -103,7 +103,7 @@ fn ancestral_layers(
         Some(factor) => {
             let (zero, one) = (Array1::zeros(p.mean.len()), Array1::ones(p.mean.len()));
             noise::fill_gaussian(dev, rng, zero.view(), one.view(), layers[depth].view_mut());
-            crate::model::prior::correlate(p, factor, &mut layers[depth]);
+            crate::model::prior::correlate(dev, p, factor, &mut layers[depth]);
         }
     }
     for l in (1..=depth).rev() {

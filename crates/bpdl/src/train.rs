@@ -271,9 +271,9 @@ pub fn fit_top_prior(
         let x = images.slice(s![rows.clone(), ..]);
         inf.ensure(model, rows.len());
         inf.e_step(dev, model, Evidence::Full(x), &config.inference, rng, None)?;
-        acc.add(inf.post.h[model.depth() - 1].view());
+        acc.add(dev, inf.post.h[model.depth() - 1].view());
     }
-    Ok(acc.finish(f64::from(config.train.prior_variance_scale)))
+    acc.finish(f64::from(config.train.prior_variance_scale))
 }
 
 /// True when the model has a top prior of the kind `config` asks for.

@@ -16,6 +16,7 @@
 //! for Δt, a binning off by one bin, a window shape that comes from the random stream rather
 //! than from the dynamics.
 
+use bpdl::Device;
 use bpdl::spiking::StdpConfig;
 use bpdl::spiking::fit::fit_window;
 use bpdl::spiking::neuron::{EscapeNoiseParams, MembraneParams};
@@ -27,6 +28,11 @@ const MEMBRANE: MembraneParams = MembraneParams {
     tau_membrane_ms: 20.0,
     v_rest: 0.0,
 };
+
+/// The device the trials run on (two threads: the trials are independent of the count).
+fn dev() -> Device {
+    Device::cpu(2).expect("a thread pool")
+}
 
 fn ramp(neuron: SpikeModel) -> ProtocolParams {
     ProtocolParams {
@@ -60,7 +66,7 @@ fn escape_noise() -> SpikeModel {
 
 #[test]
 fn a_deterministic_threshold_gives_eta_gap_over_delta_t_on_both_branches() {
-    let trials = run_trials(&ramp(threshold()), 4000, 1);
+    let trials = run_trials(&dev(), &ramp(threshold()), 4000, 1);
     let (mut pos, mut neg) = (0, 0);
     for t in &trials {
         // Δθ < 1 and |s| ≥ 0.01 per ms, so every crossing lies within 100 ms
@@ -92,7 +98,7 @@ fn closed_form_bin_mean(t1: f64, t2: f64, a: f64, b: f64) -> f64 {
 
 #[test]
 fn the_deterministic_window_has_the_closed_form_bin_means() {
-    let trials = run_trials(&ramp(threshold()), 20_000, 2);
+    let trials = run_trials(&dev(), &ramp(threshold()), 20_000, 2);
     let curve = bin_trials(&trials, 5.0, 100.0);
     let mut checked = 0;
     for bin in curve.bins.iter().filter(|b| b.n >= 50) {
@@ -113,7 +119,7 @@ fn the_deterministic_window_has_the_closed_form_bin_means() {
 #[test]
 fn the_window_is_positive_after_and_negative_before_and_fades_with_the_delay() {
     // The paper's own setting: ramps of varied slope and stochastic spiking.
-    let trials = run_trials(&ramp(escape_noise()), 20_000, 3);
+    let trials = run_trials(&dev(), &ramp(escape_noise()), 20_000, 3);
     let curve = bin_trials(&trials, 5.0, 100.0);
     let bins: Vec<_> = curve.bins.iter().filter(|b| b.n >= 100).collect();
     for b in &bins {
@@ -151,7 +157,7 @@ fn a_stationary_gaussian_drive_gives_an_antisymmetric_window() {
         warmup_ms: 100.0,
         ..ramp(escape_noise())
     };
-    let curve = bin_trials(&run_trials(&p, 40_000, 4), 10.0, 100.0);
+    let curve = bin_trials(&run_trials(&dev(), &p, 40_000, 4), 10.0, 100.0);
     let mut pairs = 0;
     for b in curve
         .bins
@@ -185,7 +191,11 @@ fn characterises_the_default_window_as_asymmetric_like_bi_and_poo() {
     // τ_m) the window is potentiation-dominated and its depression branch is wider: the shape of
     // the Bi & Poo window. This records the parameter search's outcome, not a derivation.
     let cfg = StdpConfig::default();
-    let curve = bin_trials(&run_trials(&cfg.protocol_params(), 30_000, 5), 5.0, 100.0);
+    let curve = bin_trials(
+        &run_trials(&dev(), &cfg.protocol_params(), 30_000, 5),
+        5.0,
+        100.0,
+    );
     let points: Vec<_> = curve
         .bins
         .iter()
@@ -202,11 +212,8 @@ fn characterises_the_default_window_as_asymmetric_like_bi_and_poo() {
 fn the_same_seed_gives_the_same_curve_with_any_number_of_threads() {
     let p = ramp(escape_noise());
     let run = |threads: usize, key: u64| {
-        let pool = rayon::ThreadPoolBuilder::new()
-            .num_threads(threads)
-            .build()
-            .unwrap();
-        pool.install(|| bin_trials(&run_trials(&p, 3000, key), 5.0, 100.0))
+        let dev = Device::cpu(threads).unwrap();
+        bin_trials(&run_trials(&dev, &p, 3000, key), 5.0, 100.0)
     };
     let a = run(1, 9);
     assert_eq!(a, run(2, 9));

@@ -460,7 +460,7 @@ fn fig5(
 fn stdp_figure(dev: &Device, out: &Path) -> Result<Stdp> {
     let cfg = bpdl::spiking::StdpConfig::default();
     let t = Instant::now();
-    let r = dev.install(|| bpdl::spiking::run(&cfg))?;
+    let r = bpdl::spiking::run(dev, &cfg)?;
     let seconds = t.elapsed().as_secs_f64();
     bpdl::spiking::experiment::figure(&r, &cfg).save(&out.join("fig1_stdp"))?;
     let (p, d) = (r.fit.potentiation, r.fit.depression);

@@ -67,7 +67,7 @@ pub fn run(global: &Global, args: &StdpArgs) -> Result<()> {
 
     let spinner = common::spinner(&format!("simulating {} trials", cfg.protocol.trials));
     let start = Instant::now();
-    let report = device.install(|| bpdl::spiking::run(&cfg))?;
+    let report = bpdl::spiking::run(&device, &cfg)?;
     let seconds = start.elapsed().as_secs_f64();
     spinner.finish_and_clear();
 

@@ -21,8 +21,11 @@
 
 pub mod elementwise;
 pub mod fastmath;
+pub mod gaussian;
 pub mod noise;
+pub mod optimizer_steps;
 pub mod packed;
+pub mod parzen;
 pub mod shapes;
 
 pub use packed::{PackedLayer, PackedRows, PackedWeights};
@@ -94,6 +97,14 @@ impl Device {
         }
         let solo = self.single_thread();
         self.install(|| rayon::join(|| a(&solo), || b(&solo)))
+    }
+
+    /// `[f(0), …, f(n − 1)]`, computed concurrently on this device's threads and returned in
+    /// order: independent work items that each draw from their own stream (the trials of a
+    /// simulation), so the result does not depend on the thread count.
+    pub fn map_indexed<T: Send>(&self, n: usize, f: impl Fn(usize) -> T + Sync + Send) -> Vec<T> {
+        use rayon::prelude::*;
+        self.install(|| (0..n).into_par_iter().map(f).collect())
     }
 
     /// A one-thread view of this device (same pool), for work items that run side by side.

@@ -218,6 +218,17 @@ pub enum Optimizer {
     Adam,
 }
 
+impl Optimizer {
+    /// Which moments its state keeps: (first, second).
+    pub fn moments(self) -> (bool, bool) {
+        match self {
+            Self::Sgd => (false, false),
+            Self::Rmsprop => (false, true),
+            Self::Adam => (true, true),
+        }
+    }
+}
+
 /// The M-step: local squared-error rules and the optimizer.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]

@@ -93,12 +93,11 @@ pub fn inpaint(
     } = *settings;
     let (n, d) = images.dim();
     let visible = random_mask(n, d, missing, rng);
+    // the visible pixels of each image, U(0, 1) noise in the missing ones
+    let mut noise = Matrix::zeros((n, d));
+    noise::fill_uniform(dev, rng, noise.view_mut());
     let mut corrupted = Matrix::zeros((n, d));
-    noise::fill_uniform(dev, rng, corrupted.view_mut());
-    ndarray::Zip::from(&mut corrupted)
-        .and(&images)
-        .and(&visible)
-        .for_each(|c, &x, &m| *c = m * x + (1.0 - m) * *c);
+    dev.fill_missing(corrupted.view_mut(), images, visible.view(), noise.view());
     let mut filled = corrupted.clone();
     let mut sse = vec![0.0f64; outer + 1];
     let missing_count = visible.iter().filter(|&&m| m == 0.0).count().max(1) as f64;

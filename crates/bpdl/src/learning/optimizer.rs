@@ -12,9 +12,9 @@
 //! is one GEMM accumulating `−ε·scale·uᵀe` straight into W.
 
 use ndarray::Array1;
-use rayon::prelude::*;
 
 use super::local_delta::LocalDelta;
+use crate::backend::optimizer_steps::AdaptiveStep;
 use crate::backend::{Device, Matrix};
 use crate::config::{LearningConfig, Optimizer};
 use crate::model::Map;
@@ -70,11 +70,7 @@ impl MapOptimizer {
             }
         };
         let vec = |on: bool| Array1::zeros(if on { n_out } else { 0 });
-        let (needs_m, needs_v) = match kind {
-            Optimizer::Sgd => (false, false),
-            Optimizer::Rmsprop => (false, true),
-            Optimizer::Adam => (true, true),
-        };
+        let (needs_m, needs_v) = kind.moments();
         Self {
             m_w: full(needs_m),
             m_b: vec(needs_m),
@@ -89,11 +85,7 @@ impl MapOptimizer {
     pub fn fits(&self, kind: Optimizer, map: &Map) -> bool {
         let w = map.weight.dim();
         let b = map.bias.len();
-        let (m, v) = match kind {
-            Optimizer::Sgd => (false, false),
-            Optimizer::Rmsprop => (false, true),
-            Optimizer::Adam => (true, true),
-        };
+        let (m, v) = kind.moments();
         let ok_w = |x: &Matrix, on: bool| if on { x.dim() == w } else { x.is_empty() };
         let ok_b = |x: &Array1<f32>, on: bool| if on { x.len() == b } else { x.is_empty() };
         ok_w(&self.m_w, m) && ok_b(&self.m_b, m) && ok_w(&self.v_w, v) && ok_b(&self.v_b, v)
@@ -139,21 +131,23 @@ impl MapOptimizer {
                     0.0,
                     grad.w.view_mut(),
                 );
-                let k = StepConstants::new(cfg, lr, self.step);
+                let k = step_constants(cfg, lr, self.step);
                 let w = slice(&mut map.weight);
                 let g = grad.w.as_slice().expect("standard layout");
                 let b = map.bias.as_slice_mut().expect("contiguous");
                 let gb = grad.b.as_slice().expect("contiguous");
+                let (m_b, v_b) = (&mut self.m_b, &mut self.v_b);
                 if cfg.optimizer == Optimizer::Rmsprop {
-                    dev.install(|| rmsprop(w, g, slice(&mut self.v_w), &k));
-                    rmsprop(b, gb, self.v_b.as_slice_mut().expect("contiguous"), &k);
+                    dev.rmsprop_step(w, g, slice(&mut self.v_w), &k);
+                    dev.rmsprop_step(b, gb, v_b.as_slice_mut().expect("contiguous"), &k);
                 } else {
-                    dev.install(|| adam(w, g, slice(&mut self.m_w), slice(&mut self.v_w), &k));
-                    adam(
+                    dev.adam_step(w, g, slice(&mut self.m_w), slice(&mut self.v_w), &k);
+                    let (m_b, v_b) = (m_b.as_slice_mut(), v_b.as_slice_mut());
+                    dev.adam_step(
                         b,
                         gb,
-                        self.m_b.as_slice_mut().expect("contiguous"),
-                        self.v_b.as_slice_mut().expect("contiguous"),
+                        m_b.expect("contiguous"),
+                        v_b.expect("contiguous"),
                         &k,
                     );
                 }
@@ -167,57 +161,16 @@ fn slice(m: &mut Matrix) -> &mut [f32] {
         .expect("owned matrices are in standard layout")
 }
 
-struct StepConstants {
-    lr: f32,
-    rho: f32,
-    beta1: f32,
-    beta2: f32,
-    eps: f32,
-    correction1: f32,
-    correction2: f32,
-}
-
-impl StepConstants {
-    fn new(cfg: &LearningConfig, lr: f32, step: u64) -> Self {
-        let t = step.min(i32::MAX as u64) as i32;
-        Self {
-            lr,
-            rho: cfg.rmsprop_decay as f32,
-            beta1: cfg.adam_beta1 as f32,
-            beta2: cfg.adam_beta2 as f32,
-            eps: cfg.optimizer_eps as f32,
-            correction1: (1.0 - cfg.adam_beta1.powi(t)) as f32,
-            correction2: (1.0 - cfg.adam_beta2.powi(t)) as f32,
-        }
+/// The constants of step `step` (1-based) at learning rate `lr`.
+fn step_constants(cfg: &LearningConfig, lr: f32, step: u64) -> AdaptiveStep {
+    let t = step.min(i32::MAX as u64) as i32;
+    AdaptiveStep {
+        lr,
+        rho: cfg.rmsprop_decay as f32,
+        beta1: cfg.adam_beta1 as f32,
+        beta2: cfg.adam_beta2 as f32,
+        eps: cfg.optimizer_eps as f32,
+        correction1: (1.0 - cfg.adam_beta1.powi(t)) as f32,
+        correction2: (1.0 - cfg.adam_beta2.powi(t)) as f32,
     }
-}
-
-const CHUNK: usize = 4096;
-
-fn rmsprop(w: &mut [f32], g: &[f32], v: &mut [f32], k: &StepConstants) {
-    w.par_chunks_mut(CHUNK)
-        .zip(g.par_chunks(CHUNK))
-        .zip(v.par_chunks_mut(CHUNK))
-        .for_each(|((w, g), v)| {
-            for ((w, &g), v) in w.iter_mut().zip(g).zip(v) {
-                *v = k.rho * *v + (1.0 - k.rho) * g * g;
-                *w -= k.lr * g / (v.sqrt() + k.eps);
-            }
-        });
-}
-
-fn adam(w: &mut [f32], g: &[f32], m: &mut [f32], v: &mut [f32], k: &StepConstants) {
-    w.par_chunks_mut(CHUNK)
-        .zip(g.par_chunks(CHUNK))
-        .zip(m.par_chunks_mut(CHUNK))
-        .zip(v.par_chunks_mut(CHUNK))
-        .for_each(|(((w, g), m), v)| {
-            for (((w, &g), m), v) in w.iter_mut().zip(g).zip(m).zip(v) {
-                *m = k.beta1 * *m + (1.0 - k.beta1) * g;
-                *v = k.beta2 * *v + (1.0 - k.beta2) * g * g;
-                let m_hat = *m / k.correction1;
-                let v_hat = *v / k.correction2;
-                *w -= k.lr * m_hat / (v_hat.sqrt() + k.eps);
-            }
-        });
 }

@@ -145,11 +145,12 @@ mod tests {
     fn orthogonal_weights_have_orthogonal_short_side() {
         for (n_in, n_out) in [(5, 9), (9, 5), (6, 6)] {
             let w = orthogonal(n_in, n_out, &mut Seed(2).stream("t"));
-            let g = if n_in <= n_out {
-                w.dot(&w.t())
-            } else {
-                w.t().dot(&w)
-            };
+            // the Gram matrix of the short side, by its definition
+            let (short, long) = (n_in.min(n_out), n_in.max(n_out));
+            let at = |s: usize, t: usize| if n_in <= n_out { w[[s, t]] } else { w[[t, s]] };
+            let g = ndarray::Array2::from_shape_fn((short, short), |(i, j)| {
+                (0..long).map(|t| at(i, t) * at(j, t)).sum::<f32>()
+            });
             let d = g[[0, 0]];
             for ((i, j), &v) in g.indexed_iter() {
                 let expected = if i == j { d } else { 0.0 };

@@ -9,7 +9,7 @@
 //! The top prior `log p(h_L)` is ignored during training (paper §4) and is therefore not part of
 //! this quantity; [`log_top_prior`] gives it separately, with its constants.
 
-use ndarray::{Array1, ArrayView2, ArrayViewMut1, Zip};
+use ndarray::{Array1, ArrayView2, ArrayViewMut1};
 
 use super::{GenerativeModel, TopPrior};
 use crate::backend::{Device, Matrix};
@@ -54,43 +54,13 @@ pub fn log_joint(
 
 /// `log N(h_L; mean, Σ)` per example, constants included (Σ diagonal, or `L·Lᵀ` when the prior
 /// has a full factor).
-pub fn log_top_prior(prior: &TopPrior, h_top: ArrayView2<'_, f32>) -> Array1<f64> {
-    if let Some(l) = &prior.factor {
-        return log_full_gaussian(prior, l, h_top);
-    }
-    let log_norm: f64 = prior
-        .var
-        .iter()
-        .map(|&v| -0.5 * (2.0 * std::f64::consts::PI * f64::from(v)).ln())
-        .sum();
-    let mut out = Array1::from_elem(h_top.nrows(), log_norm);
-    for (o, row) in out.iter_mut().zip(h_top.rows()) {
-        Zip::from(&row)
-            .and(&prior.mean)
-            .and(&prior.var)
-            .for_each(|&h, &m, &v| {
-                let d = f64::from(h - m);
-                *o -= 0.5 * d * d / f64::from(v);
-            });
-    }
-    out
-}
-
-/// Full-covariance density by forward substitution `L·u = h − μ`.
-fn log_full_gaussian(prior: &TopPrior, l: &Matrix, h_top: ArrayView2<'_, f32>) -> Array1<f64> {
-    let k = prior.mean.len();
-    let log_det: f64 = (0..k).map(|i| f64::from(l[[i, i]]).ln()).sum();
-    let log_norm = -0.5 * k as f64 * (2.0 * std::f64::consts::PI).ln() - log_det;
-    let mut out = Array1::from_elem(h_top.nrows(), log_norm);
-    let mut u = vec![0.0f64; k];
-    for (o, row) in out.iter_mut().zip(h_top.rows()) {
-        for i in 0..k {
-            let s: f64 = (0..i).map(|j| f64::from(l[[i, j]]) * u[j]).sum();
-            u[i] = (f64::from(row[i] - prior.mean[i]) - s) / f64::from(l[[i, i]]);
-        }
-        *o -= 0.5 * u.iter().map(|v| v * v).sum::<f64>();
-    }
-    out
+pub fn log_top_prior(dev: &Device, prior: &TopPrior, h_top: ArrayView2<'_, f32>) -> Array1<f64> {
+    dev.log_gaussian_rows(
+        h_top,
+        prior.mean.view(),
+        prior.var.view(),
+        prior.factor.as_ref(),
+    )
 }
 
 #[cfg(test)]
@@ -100,12 +70,13 @@ mod tests {
 
     #[test]
     fn log_top_prior_matches_the_univariate_gaussian_density() {
+        let dev = Device::cpu(1).unwrap();
         let prior = TopPrior {
             mean: arr1(&[1.0]),
             var: arr1(&[4.0]),
             factor: None,
         };
-        let lp = log_top_prior(&prior, array![[3.0f32]].view());
+        let lp = log_top_prior(&dev, &prior, array![[3.0f32]].view());
         // N(3; 1, 4) = exp(−(2²)/(2·4)) / √(2π·4)
         let expected = (-0.5f64).exp() / (8.0 * std::f64::consts::PI).sqrt();
         assert!((lp[0] - expected.ln()).abs() < 1e-12);
@@ -114,7 +85,7 @@ mod tests {
             factor: Some(array![[2.0f32]]),
             ..prior
         };
-        let lp = log_top_prior(&full, array![[3.0f32]].view());
+        let lp = log_top_prior(&dev, &full, array![[3.0f32]].view());
         assert!((lp[0] - expected.ln()).abs() < 1e-12);
     }
 }

@@ -9,8 +9,9 @@
 use ndarray::{Array1, Array2, ArrayView2};
 
 use super::TopPrior;
-use crate::backend::Matrix;
+use crate::backend::{Device, Matrix};
 use crate::config::PriorCovariance;
+use crate::error::{Error, Result};
 
 /// Running sums of the top codes, in f64.
 #[derive(Debug, Clone)]
@@ -33,24 +34,18 @@ impl PriorAccumulator {
     }
 
     /// Adds a minibatch of codes `[batch, n]`.
-    pub fn add(&mut self, h: ArrayView2<'_, f32>) {
-        for row in h.rows() {
-            for (j, &v) in row.iter().enumerate() {
-                let v = f64::from(v);
-                self.sum[j] += v;
-                self.sum_sq[j] += v * v;
-            }
-        }
-        if let Some(outer) = &mut self.outer {
-            let h64 = h.mapv(f64::from);
-            *outer += &h64.t().dot(&h64);
-        }
+    pub fn add(&mut self, dev: &Device, h: ArrayView2<'_, f32>) {
+        let (sum, sum_sq) = (self.sum.view_mut(), self.sum_sq.view_mut());
+        dev.accumulate_moments(h, sum, sum_sq, self.outer.as_mut());
         self.count += h.nrows();
     }
 
     /// The prior: mean, variances (and full factor) scaled by `scale`. Variances are floored at
     /// 1e-8 so that a unit that never moves keeps a proper density.
-    pub fn finish(&self, scale: f64) -> TopPrior {
+    ///
+    /// Fails when the full covariance cannot be factorised even with a large jitter (codes
+    /// that are not finite).
+    pub fn finish(&self, scale: f64) -> Result<TopPrior> {
         let n = self.count.max(1) as f64;
         let mean = &self.sum / n;
         let var = Array1::from_iter(
@@ -67,13 +62,13 @@ impl PriorAccumulator {
             for i in 0..k {
                 cov[[i, i]] = var[i];
             }
-            cholesky_with_jitter(&cov).mapv(|v| v as f32)
+            cholesky_with_jitter(&cov).map(|l| l.mapv(|v| v as f32))
         });
-        TopPrior {
+        Ok(TopPrior {
             mean: mean.mapv(|v| v as f32),
             var: var.mapv(|v| v as f32),
-            factor,
-        }
+            factor: factor.transpose()?,
+        })
     }
 }
 
@@ -96,28 +91,38 @@ pub fn cholesky(a: &Array2<f64>) -> Option<Array2<f64>> {
     Some(l)
 }
 
-/// [`cholesky`] of `a + εI`, with ε growing from 1e-10·mean diagonal until it succeeds (an
-/// empirical covariance can be singular when codes saturate).
-fn cholesky_with_jitter(a: &Array2<f64>) -> Array2<f64> {
+/// How many times [`cholesky_with_jitter`] multiplies its jitter by 10 before it gives up: from
+/// 1e-10 to 1e10 times the mean diagonal, far beyond any covariance of finite codes.
+pub const JITTER_TRIES: usize = 21;
+
+/// [`cholesky`] of `a + εI`, with ε growing tenfold from 1e-10·mean diagonal until it succeeds
+/// (an empirical covariance can be singular when codes saturate), at most [`JITTER_TRIES`]
+/// times.
+pub fn cholesky_with_jitter(a: &Array2<f64>) -> Result<Array2<f64>> {
     let n = a.nrows();
     let scale = (0..n).map(|i| a[[i, i]]).sum::<f64>() / n.max(1) as f64;
     let mut eps = 1e-10 * scale.max(1e-12);
-    loop {
+    for _ in 0..JITTER_TRIES {
         let mut b = a.clone();
         for i in 0..n {
             b[[i, i]] += eps;
         }
         if let Some(l) = cholesky(&b) {
-            return l;
+            return Ok(l);
         }
         eps *= 10.0;
     }
+    Err(Error::NonFinite {
+        layer: "the top prior's covariance".into(),
+        step: format!(
+            "its Cholesky factorisation (not positive-definite even with a jitter of {eps:.1e})"
+        ),
+    })
 }
 
 /// `h = μ + z·Lᵀ` (rows) for standard normal draws `z` (the full-covariance sampler).
-pub fn correlate(prior: &TopPrior, factor: &Matrix, z: &mut Matrix) {
-    let correlated = z.dot(&factor.t());
-    *z = correlated + &prior.mean;
+pub fn correlate(dev: &Device, prior: &TopPrior, factor: &Matrix, z: &mut Matrix) {
+    dev.correlate_rows(z, factor, prior.mean.view());
 }
 
 #[cfg(test)]
@@ -125,11 +130,19 @@ mod tests {
     use super::*;
     use ndarray::array;
 
+    /// `L·Lᵀ` by its definition.
+    fn times_own_transpose(l: &Array2<f64>) -> Array2<f64> {
+        let n = l.nrows();
+        Array2::from_shape_fn((n, n), |(i, j)| {
+            (0..l.ncols()).map(|k| l[[i, k]] * l[[j, k]]).sum()
+        })
+    }
+
     #[test]
     fn cholesky_reproduces_its_matrix() {
         let a = array![[4.0, 2.0, 0.4], [2.0, 3.0, 0.1], [0.4, 0.1, 1.0]];
         let l = cholesky(&a).unwrap();
-        let back = l.dot(&l.t());
+        let back = times_own_transpose(&l);
         for (x, y) in back.iter().zip(a.iter()) {
             assert!((x - y).abs() < 1e-12);
         }
@@ -142,14 +155,31 @@ mod tests {
         // codes (1, 2), (3, 2), (2, 5): mean (2, 3); covariance [[2/3, 0], [0, 2]]
         let h = array![[1.0f32, 2.0], [3.0, 2.0], [2.0, 5.0]];
         let mut acc = PriorAccumulator::new(2, PriorCovariance::Full);
-        acc.add(h.view());
-        let p = acc.finish(4.0);
+        acc.add(&Device::cpu(1).unwrap(), h.view());
+        let p = acc.finish(4.0).unwrap();
         assert_eq!(p.mean, array![2.0f32, 3.0]);
         let l = p.factor.unwrap().mapv(f64::from);
-        let cov = l.dot(&l.t());
+        let cov = times_own_transpose(&l);
         assert!((cov[[0, 0]] - 8.0 / 3.0).abs() < 1e-5);
         assert!((cov[[1, 1]] - 8.0).abs() < 1e-5);
         assert!(cov[[0, 1]].abs() < 1e-5);
         assert!((f64::from(p.var[1]) - 8.0).abs() < 1e-5);
+    }
+
+    /// A matrix that no jitter makes positive-definite (a NaN on the diagonal) is an error after
+    /// exactly the stated number of tries, not an endless loop.
+    #[test]
+    fn a_covariance_that_cannot_be_factorised_is_an_error() {
+        let a = array![[f64::NAN, 0.0], [0.0, 1.0]];
+        let err = cholesky_with_jitter(&a).unwrap_err().to_string();
+        assert!(err.contains("Cholesky"), "{err}");
+        // the jitter is bounded: a matrix with a large negative eigenvalue is not rescued either
+        let b = array![[1.0, 0.0], [0.0, -1e30]];
+        assert!(cholesky_with_jitter(&b).is_err());
+        // while a singular covariance (saturated codes) is factorised
+        let c = array![[1.0, 1.0], [1.0, 1.0]];
+        let l = cholesky_with_jitter(&c).unwrap();
+        let back = times_own_transpose(&l);
+        assert!((back[[0, 1]] - 1.0).abs() < 1e-6);
     }
 }

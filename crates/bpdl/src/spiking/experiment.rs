@@ -17,6 +17,7 @@ use super::protocol::{
     Drive, PreSynapse, ProtocolParams, SpikeModel, StdpCurve, Trial, bin_trials,
     correlation_with_pair_rule, run_trials,
 };
+use crate::backend::Device;
 use crate::error::Result;
 use crate::figures::{Legend, LineChart, Rgb, Series};
 use crate::rng::{Seed, fill_key};
@@ -113,10 +114,11 @@ pub fn fit_points(curve: &StdpCurve, min_count: usize) -> Vec<(f64, f64)> {
 
 /// Runs everything; the seed's streams `stdp/trials`, `stdp/deterministic`, `delta_rule/task`
 /// and `delta_rule/train` keep the parts independent.
-pub fn run(cfg: &StdpConfig) -> Result<StdpReport> {
+pub fn run(dev: &Device, cfg: &StdpConfig) -> Result<StdpReport> {
     let seed = Seed(cfg.seed);
     let params = cfg.protocol_params();
     let trials = run_trials(
+        dev,
         &params,
         cfg.protocol.trials,
         fill_key(&mut seed.stream("stdp/trials")),
@@ -129,6 +131,7 @@ pub fn run(cfg: &StdpConfig) -> Result<StdpReport> {
     let reference = |f: fn(f64) -> f64| -> Vec<f64> { xs.iter().map(|&x| f(x)).collect() };
     let det_params = deterministic_params(cfg);
     let det_trials = run_trials(
+        dev,
         &det_params,
         cfg.protocol.deterministic_trials,
         fill_key(&mut seed.stream("stdp/deterministic")),

@@ -22,7 +22,6 @@
 
 use rand::RngExt;
 use rand_distr::{Distribution, StandardNormal};
-use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
 use super::neuron::{
@@ -30,6 +29,7 @@ use super::neuron::{
     lif_step,
 };
 use super::stdp::{PairStdp, voltage_slope_per_ms, weight_change};
+use crate::backend::Device;
 use crate::rng::row_rng;
 
 /// How postsynaptic spikes are generated from the voltage.
@@ -406,12 +406,10 @@ pub fn run_trial(p: &ProtocolParams, rng: &mut crate::rng::Rng) -> Trial {
     }
 }
 
-/// Runs `trials` independent trials; trial `k` uses `row_rng(key, k)`.
-pub fn run_trials(p: &ProtocolParams, trials: usize, key: u64) -> Vec<Trial> {
-    (0..trials)
-        .into_par_iter()
-        .map(|k| run_trial(p, &mut row_rng(key, k)))
-        .collect()
+/// Runs `trials` independent trials on `dev`'s threads; trial `k` uses `row_rng(key, k)`, so
+/// the trials do not depend on the thread count.
+pub fn run_trials(dev: &Device, p: &ProtocolParams, trials: usize, key: u64) -> Vec<Trial> {
+    dev.map_indexed(trials, |k| run_trial(p, &mut row_rng(key, k)))
 }
 
 /// One bin of the STDP window.
