@@ -3,6 +3,8 @@
 //!
 //! `cargo bench -p bpdl --bench kernels -- gemm` measures the GEMM wrapper on the model's shapes
 //! with 1 and 2 threads, `-- affine_packed` the packed-weight layer of INFERENCE; names are prefixed `cpu_` so results from other backends never mix.
+//! Each call enters the device's thread pool itself, as a library user's call does (`bpdl bench`
+//! times whole steps inside the pool).
 
 use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
 use ndarray::Array2;
@@ -40,11 +42,9 @@ fn gemm(c: &mut Criterion) {
             let mut out = Array2::<f32>::zeros((m, n));
             group.throughput(Throughput::Elements((2 * m * n * k) as u64));
             group.bench_function(BenchmarkId::new(name, format!("{threads}t")), |bench| {
-                dev.install(|| {
-                    bench.iter(|| {
-                        let av = if transposed { a.t() } else { a.view() };
-                        dev.matmul(1.0, av, b.view(), 0.0, out.view_mut());
-                    })
+                bench.iter(|| {
+                    let av = if transposed { a.t() } else { a.view() };
+                    dev.matmul(1.0, av, b.view(), 0.0, out.view_mut());
                 })
             });
         }
@@ -72,20 +72,18 @@ fn packed_affine(c: &mut Criterion) {
             let mut out = Array2::<f32>::zeros((m, n));
             group.throughput(Throughput::Elements((2 * m * n * k) as u64));
             group.bench_function(BenchmarkId::new(name, format!("{threads}t")), |bench| {
-                dev.install(|| {
-                    bench.iter(|| {
-                        dev.affine_packed(
-                            x.view(),
-                            PackedLayer {
-                                w: w.view(),
-                                packed: &packed,
-                                b: b.view(),
-                                activation: Activation::Softplus,
-                            },
-                            &mut rows,
-                            out.view_mut(),
-                        );
-                    })
+                bench.iter(|| {
+                    dev.affine_packed(
+                        x.view(),
+                        PackedLayer {
+                            w: w.view(),
+                            packed: &packed,
+                            b: b.view(),
+                            activation: Activation::Softplus,
+                        },
+                        &mut rows,
+                        out.view_mut(),
+                    );
                 })
             });
         }
@@ -120,12 +118,12 @@ fn learner(c: &mut Criterion) {
     group.throughput(Throughput::Elements(w.inference_flops() as u64));
     group.bench_function("inference_minibatch_2t", |b| {
         let mut s = w.state();
-        dev.install(|| b.iter(|| s.e_step(&dev)))
+        b.iter(|| s.e_step(&dev))
     });
     group.throughput(Throughput::Elements(w.train_flops() as u64));
     group.bench_function("train_minibatch_2t", |b| {
         let mut s = w.state();
-        dev.install(|| b.iter(|| s.train_step(&dev)))
+        b.iter(|| s.train_step(&dev))
     });
     group.finish();
 }

@@ -123,13 +123,15 @@ impl WorkloadState<'_> {
     pub fn e_step(&mut self, dev: &Device) {
         // A fresh random model can produce non-finite values only through a bug; benchmarks
         // ignore the result either way.
-        let _ = self.learner.e_step(dev);
+        let _ = dev.install(|| self.learner.e_step(dev));
     }
 
     /// One training minibatch: E-step then M-step (the weights do change).
     pub fn train_step(&mut self, dev: &Device) {
-        self.e_step(dev);
-        let _ = self.learner.m_step(dev, &self.rates);
+        dev.install(|| {
+            self.e_step(dev);
+            let _ = self.learner.m_step(dev, &self.rates);
+        });
     }
 
     /// The workload this state runs.

@@ -192,8 +192,7 @@ pub fn evaluate(
         ));
         let t = Instant::now();
         let mut rng = seed.stream(&format!("sample-{}", method.name()));
-        let s =
-            dev.install(|| sampling::sample(dev, model, method, opts.samples, config, &mut rng))?;
+        let s = sampling::sample(dev, model, method, opts.samples, config, &mut rng)?;
         let sample_seconds = t.elapsed().as_secs_f64();
         stage.start(&format!("Parzen estimate of the {} samples", method.name()));
         scores.push(parzen_of(
@@ -218,15 +217,13 @@ pub fn evaluate(
         };
         let images = data.train.head(config.data.train_limit).images;
         let mut model = model.clone();
-        model.top_prior = Some(dev.install(|| {
-            fit_top_prior(
-                dev,
-                &model,
-                images.view(),
-                &other,
-                &mut seed.stream("other-prior"),
-            )
-        })?);
+        model.top_prior = Some(fit_top_prior(
+            dev,
+            &model,
+            images.view(),
+            &other,
+            &mut seed.stream("other-prior"),
+        )?);
         for (method, slot) in [
             (Method::Generate, &mut generate_other_prior),
             (Method::Ancestral, &mut ancestral_other_prior),
@@ -234,9 +231,7 @@ pub fn evaluate(
             stage.start(&format!("{} sampling with the other prior", method.name()));
             let t = Instant::now();
             let mut rng = seed.stream(&format!("sample-{}", method.name()));
-            let s = dev.install(|| {
-                sampling::sample(dev, &model, method, opts.samples, config, &mut rng)
-            })?;
+            let s = sampling::sample(dev, &model, method, opts.samples, config, &mut rng)?;
             let seconds = t.elapsed().as_secs_f64();
             *slot = Some(parzen_of(
                 dev,
@@ -266,17 +261,15 @@ pub fn evaluate(
             alpha,
             ..config.inference
         };
-        let curve = dev.install(|| {
-            inference_curve(
-                dev,
-                model,
-                curve_images.images.view(),
-                &params,
-                500,
-                5,
-                &mut seed.stream(name),
-            )
-        })?;
+        let curve = inference_curve(
+            dev,
+            model,
+            curve_images.images.view(),
+            &params,
+            500,
+            5,
+            &mut seed.stream(name),
+        )?;
         let last = curve.steps;
         Ok(InferenceSummary {
             log_pxh_first: curve.log_pxh_mean[0],
@@ -295,16 +288,14 @@ pub fn evaluate(
         alpha: opts.inpainting_alpha,
         ..config.inference
     };
-    let images = dev.install(|| {
-        let settings = inpainting::InpaintingSettings {
-            missing: 0.5,
-            outer: opts.inpainting_iterations,
-            inference: inpaint_params,
-            batch: 500,
-        };
-        let mut rng = seed.stream("inpainting");
-        inpainting::inpaint(dev, model, originals.view(), &settings, &mut rng)
-    })?;
+    let settings = inpainting::InpaintingSettings {
+        missing: 0.5,
+        outer: opts.inpainting_iterations,
+        inference: inpaint_params,
+        batch: 500,
+    };
+    let mut rng = seed.stream("inpainting");
+    let images = inpainting::inpaint(dev, model, originals.view(), &settings, &mut rng)?;
     let mse = &images.summary.mse_missing;
     let inpainting = InpaintingSummary {
         mse_first: mse[0],

@@ -117,7 +117,8 @@ fn ancestral_layers(
 
 /// Ancestral samples: `x = g_1(…g_L(h_L))`, `h_L ~ p(h_L)`. Returns `[n, n_x]`.
 pub fn ancestral(dev: &Device, model: &GenerativeModel, n: usize, rng: &mut Rng) -> Result<Matrix> {
-    Ok(ancestral_layers(dev, model, n, rng)?.swap_remove(0))
+    // on this device's own thread pool
+    dev.install(|| Ok(ancestral_layers(dev, model, n, rng)?.swap_remove(0)))
 }
 
 /// GENERATE (Algorithm 2): ancestral start, then `rounds` × (INFERENCE with `alpha`;
@@ -131,17 +132,20 @@ pub fn generate(
     batch: usize,
     rng: &mut Rng,
 ) -> Result<Matrix> {
-    let mut x = ancestral(dev, model, n, rng)?;
-    let mut inf = Inference::new(model, batch.max(1));
-    for range in batches(n, batch) {
-        inf.ensure(model, range.len());
-        let mut xb = x.slice_mut(ndarray::s![range, ..]);
-        for _ in 0..rounds {
-            inf.e_step(dev, model, Evidence::Full(xb.view()), params, rng, None)?;
-            xb.assign(inf.ws.reconstruction(0));
+    // on this device's own thread pool
+    dev.install(|| {
+        let mut x = ancestral(dev, model, n, rng)?;
+        let mut inf = Inference::new(model, batch.max(1));
+        for range in batches(n, batch) {
+            inf.ensure(model, range.len());
+            let mut xb = x.slice_mut(ndarray::s![range, ..]);
+            for _ in 0..rounds {
+                inf.e_step(dev, model, Evidence::Full(xb.view()), params, rng, None)?;
+                xb.assign(inf.ws.reconstruction(0));
+            }
         }
-    }
-    Ok(x)
+        Ok(x)
+    })
 }
 
 /// The joint-DAE chain of §5.1 started from ancestral samples, `steps` steps, corruption as in
@@ -154,59 +158,65 @@ pub fn joint_dae(
     config: &Config,
     rng: &mut Rng,
 ) -> Result<Matrix> {
-    let depth = model.depth();
-    let mut layers = ancestral_layers(dev, model, n, rng)?;
-    let mut noisy: Vec<Matrix> = model.sizes.iter().map(|&w| Matrix::zeros((n, w))).collect();
-    let mut from_above = Matrix::zeros((0, 0));
-    let corruption = |l: usize| config.model.corruption(l);
-    for _ in 0..steps {
-        for l in 0..=depth {
-            // Eq. 10/11: the neighbours are corrupted as in training
-            if l > 0 {
-                corrupt(
-                    dev,
-                    rng,
-                    corruption(l - 1),
-                    layers[l - 1].view(),
-                    &mut noisy[l - 1],
-                );
-            }
-            if l < depth {
-                corrupt(
-                    dev,
-                    rng,
-                    corruption(l + 1),
-                    layers[l + 1].view(),
-                    &mut noisy[l + 1],
-                );
-            }
-            if l == 0 {
-                let g1 = &model.pairs[0].decoder;
-                g1.forward(dev, noisy[1].view(), layers[0].view_mut());
-            } else if l == depth {
-                let f = &model.pairs[l - 1].encoder;
-                f.forward(dev, noisy[l - 1].view(), layers[l].view_mut());
-            } else {
-                // reconstruct from below into the layer, from above into a scratch buffer, then
-                // pick per example with probability ½
-                if from_above.dim() != layers[l].dim() {
-                    from_above = Matrix::zeros(layers[l].dim());
+    // on this device's own thread pool
+    dev.install(|| {
+        let depth = model.depth();
+        let mut layers = ancestral_layers(dev, model, n, rng)?;
+        let mut noisy: Vec<Matrix> = model.sizes.iter().map(|&w| Matrix::zeros((n, w))).collect();
+        let mut from_above = Matrix::zeros((0, 0));
+        let corruption = |l: usize| config.model.corruption(l);
+        for _ in 0..steps {
+            for l in 0..=depth {
+                // Eq. 10/11: the neighbours are corrupted as in training
+                if l > 0 {
+                    corrupt(
+                        dev,
+                        rng,
+                        corruption(l - 1),
+                        layers[l - 1].view(),
+                        &mut noisy[l - 1],
+                    );
                 }
-                model.pairs[l - 1]
-                    .encoder
-                    .forward(dev, noisy[l - 1].view(), layers[l].view_mut());
-                model.pairs[l]
-                    .decoder
-                    .forward(dev, noisy[l + 1].view(), from_above.view_mut());
-                for (mut row, above) in layers[l].rows_mut().into_iter().zip(from_above.rows()) {
-                    if rng.random::<bool>() {
-                        row.assign(&above);
+                if l < depth {
+                    corrupt(
+                        dev,
+                        rng,
+                        corruption(l + 1),
+                        layers[l + 1].view(),
+                        &mut noisy[l + 1],
+                    );
+                }
+                if l == 0 {
+                    let g1 = &model.pairs[0].decoder;
+                    g1.forward(dev, noisy[1].view(), layers[0].view_mut());
+                } else if l == depth {
+                    let f = &model.pairs[l - 1].encoder;
+                    f.forward(dev, noisy[l - 1].view(), layers[l].view_mut());
+                } else {
+                    // reconstruct from below into the layer, from above into a scratch buffer, then
+                    // pick per example with probability ½
+                    if from_above.dim() != layers[l].dim() {
+                        from_above = Matrix::zeros(layers[l].dim());
+                    }
+                    model.pairs[l - 1].encoder.forward(
+                        dev,
+                        noisy[l - 1].view(),
+                        layers[l].view_mut(),
+                    );
+                    model.pairs[l]
+                        .decoder
+                        .forward(dev, noisy[l + 1].view(), from_above.view_mut());
+                    for (mut row, above) in layers[l].rows_mut().into_iter().zip(from_above.rows())
+                    {
+                        if rng.random::<bool>() {
+                            row.assign(&above);
+                        }
                     }
                 }
             }
         }
-    }
-    Ok(layers.swap_remove(0))
+        Ok(layers.swap_remove(0))
+    })
 }
 
 /// Draws `n` samples with `method` and the run's settings (`config.generate`,

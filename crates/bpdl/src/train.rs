@@ -264,16 +264,19 @@ pub fn fit_top_prior(
     config: &Config,
     rng: &mut Rng,
 ) -> Result<TopPrior> {
-    let batch = config.train.batch_size.min(images.nrows()).max(1);
-    let mut acc = PriorAccumulator::new(model.top_size(), config.train.prior_covariance);
-    let mut inf = Inference::new(model, batch);
-    for rows in batches(images.nrows(), batch) {
-        let x = images.slice(s![rows.clone(), ..]);
-        inf.ensure(model, rows.len());
-        inf.e_step(dev, model, Evidence::Full(x), &config.inference, rng, None)?;
-        acc.add(dev, inf.post.h[model.depth() - 1].view());
-    }
-    acc.finish(f64::from(config.train.prior_variance_scale))
+    // on this device's own thread pool
+    dev.install(|| {
+        let batch = config.train.batch_size.min(images.nrows()).max(1);
+        let mut acc = PriorAccumulator::new(model.top_size(), config.train.prior_covariance);
+        let mut inf = Inference::new(model, batch);
+        for rows in batches(images.nrows(), batch) {
+            let x = images.slice(s![rows.clone(), ..]);
+            inf.ensure(model, rows.len());
+            inf.e_step(dev, model, Evidence::Full(x), &config.inference, rng, None)?;
+            acc.add(dev, inf.post.h[model.depth() - 1].view());
+        }
+        acc.finish(f64::from(config.train.prior_variance_scale))
+    })
 }
 
 /// True when the model has a top prior of the kind `config` asks for.

@@ -117,14 +117,12 @@ fn a_warm_training_step_allocates_nothing() {
         let dev = Device::cpu(threads).unwrap();
         let w = bpdl::bench::Workload::paper(100);
         let mut s = w.state();
-        dev.install(|| {
-            s.train_step(&dev);
-            ALLOCATIONS.store(0, Ordering::SeqCst);
-            COUNTING.store(true, Ordering::SeqCst);
-            s.train_step(&dev);
-            s.train_step(&dev);
-            COUNTING.store(false, Ordering::SeqCst);
-        });
+        s.train_step(&dev);
+        ALLOCATIONS.store(0, Ordering::SeqCst);
+        COUNTING.store(true, Ordering::SeqCst);
+        s.train_step(&dev);
+        s.train_step(&dev);
+        COUNTING.store(false, Ordering::SeqCst);
         assert_eq!(ALLOCATIONS.load(Ordering::SeqCst), 0, "{threads} threads");
     }
 }

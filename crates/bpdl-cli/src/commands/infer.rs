@@ -91,17 +91,15 @@ pub fn run(global: &Global, args: &InferArgs) -> Result<()> {
         serde_json::to_string(&args.split)?.trim_matches('"'),
         args.steps
     ));
-    let curve = dev.install(|| {
-        bpdl::eval::inference_curve(
-            &dev,
-            &model,
-            split.images.view(),
-            &params,
-            args.batch,
-            5,
-            &mut rng,
-        )
-    })?;
+    let curve = bpdl::eval::inference_curve(
+        &dev,
+        &model,
+        split.images.view(),
+        &params,
+        args.batch,
+        5,
+        &mut rng,
+    )?;
     spinner.finish_and_clear();
     let report = Report {
         split: args.split,

@@ -41,8 +41,7 @@ pub fn run(global: &Global, args: &SampleArgs) -> Result<()> {
     let spinner = common::spinner(&format!("{} {} samples", n, args.method.name()));
     let started = std::time::Instant::now();
     let mut rng = bpdl::rng::Seed(seed).stream(&format!("sample-{}", args.method.name()));
-    let samples =
-        dev.install(|| sampling::sample(&dev, &model, args.method, n, &config, &mut rng))?;
+    let samples = sampling::sample(&dev, &model, args.method, n, &config, &mut rng)?;
     spinner.finish_and_clear();
     write_samples(&out, &samples, args.method, seed, &args.run)?;
     println!(

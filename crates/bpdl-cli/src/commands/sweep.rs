@@ -162,8 +162,7 @@ pub fn run(global: &Global, args: &SweepArgs) -> Result<()> {
         let samples = args.samples.unwrap_or(config.generate.samples);
         let score = |model: &bpdl::model::GenerativeModel, method: Method| -> Result<Scored> {
             let mut rng = bpdl::rng::Seed(config.seed).stream(&format!("sample-{}", method.name()));
-            let s =
-                dev.install(|| sampling::sample(&dev, model, method, samples, config, &mut rng))?;
+            let s = sampling::sample(&dev, model, method, samples, config, &mut rng)?;
             let (test, curve) = parzen::evaluate(
                 &dev,
                 s.view(),
@@ -191,15 +190,13 @@ pub fn run(global: &Global, args: &SweepArgs) -> Result<()> {
             full.train.prior_covariance = bpdl::config::PriorCovariance::Full;
             let mut model = state.model.clone();
             let images = data.train.head(config.data.train_limit).images;
-            model.top_prior = Some(dev.install(|| {
-                bpdl::train::fit_top_prior(
-                    &dev,
-                    &state.model,
-                    images.view(),
-                    &full,
-                    &mut bpdl::rng::Seed(config.seed).stream("full-prior"),
-                )
-            })?);
+            model.top_prior = Some(bpdl::train::fit_top_prior(
+                &dev,
+                &state.model,
+                images.view(),
+                &full,
+                &mut bpdl::rng::Seed(config.seed).stream("full-prior"),
+            )?);
             let (g, a) = (
                 score(&model, Method::Generate)?,
                 score(&model, Method::Ancestral)?,

@@ -80,14 +80,14 @@ impl Device {
 
     /// Runs `f` inside this device's thread pool (cheap when already inside it). Drivers wrap a
     /// whole training loop in one call so that the per-operation calls below stay direct.
-    pub fn install<R: Send>(&self, f: impl FnOnce() -> R + Send) -> R {
+    pub(crate) fn install<R: Send>(&self, f: impl FnOnce() -> R + Send) -> R {
         self.pool.install(f)
     }
 
     /// Runs `a` and `b` concurrently, each on a one-thread view of this device (same pool).
     /// Two small independent products (batch × 1000 × 100) scale better this way than one
     /// after the other with two threads each. With one thread they simply run in turn.
-    pub fn join<A: Send, B: Send>(
+    pub(crate) fn join<A: Send, B: Send>(
         &self,
         a: impl FnOnce(&Device) -> A + Send,
         b: impl FnOnce(&Device) -> B + Send,
@@ -108,7 +108,7 @@ impl Device {
     }
 
     /// A one-thread view of this device (same pool), for work items that run side by side.
-    pub fn single_thread(&self) -> Device {
+    pub(crate) fn single_thread(&self) -> Device {
         Device {
             threads: 1,
             pool: Arc::clone(&self.pool),
@@ -237,7 +237,7 @@ impl Device {
     }
 
     /// Runs `f(row_index, row)` on every row of `m`, in parallel.
-    pub fn for_rows<F>(&self, mut m: ArrayViewMut2<'_, f32>, f: F)
+    pub(crate) fn for_rows<F>(&self, mut m: ArrayViewMut2<'_, f32>, f: F)
     where
         F: Fn(usize, ArrayViewMut1<'_, f32>) + Sync + Send,
     {
@@ -247,7 +247,7 @@ impl Device {
     }
 
     /// Runs `f(row_index, out_row, in_row)` on every row pair, in parallel.
-    pub fn for_rows2<F>(&self, mut out: ArrayViewMut2<'_, f32>, a: ArrayView2<'_, f32>, f: F)
+    pub(crate) fn for_rows2<F>(&self, mut out: ArrayViewMut2<'_, f32>, a: ArrayView2<'_, f32>, f: F)
     where
         F: Fn(usize, ArrayViewMut1<'_, f32>, ArrayView1<'_, f32>) + Sync + Send,
     {

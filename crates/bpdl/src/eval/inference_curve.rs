@@ -46,60 +46,63 @@ pub fn inference_curve(
     keep: usize,
     rng: &mut Rng,
 ) -> Result<InferenceCurve> {
-    let steps = params.steps;
-    let (mut sum, mut sum_sq) = (vec![0.0f64; steps + 1], vec![0.0f64; steps + 1]);
-    let mut x_term = vec![0.0f64; steps + 1];
-    let mut example_curves = vec![Vec::with_capacity(steps + 1); keep.min(images.nrows())];
-    let (mut sse_end, mut sse_start) = (0.0f64, 0.0f64);
-    let mut inf = Inference::new(model, batch.max(1));
-    for rows in batches(images.nrows(), batch) {
-        let start = rows.start;
-        let x = images.slice(s![rows.clone(), ..]);
-        inf.ensure(model, rows.len());
-        let mut record = |t: usize, ws: &InferenceWorkspace| {
-            let sse = squared_error(x, ws.reconstruction(0).view());
-            if t == 0 {
-                sse_start += sse;
-            }
-            x_term[t] -= 0.5 * sse;
-            for (i, &v) in ws.log_pxh().iter().enumerate() {
-                sum[t] += v;
-                sum_sq[t] += v * v;
-                if let Some(curve) = example_curves.get_mut(start + i) {
-                    curve.push(v);
+    // on this device's own thread pool
+    dev.install(|| {
+        let steps = params.steps;
+        let (mut sum, mut sum_sq) = (vec![0.0f64; steps + 1], vec![0.0f64; steps + 1]);
+        let mut x_term = vec![0.0f64; steps + 1];
+        let mut example_curves = vec![Vec::with_capacity(steps + 1); keep.min(images.nrows())];
+        let (mut sse_end, mut sse_start) = (0.0f64, 0.0f64);
+        let mut inf = Inference::new(model, batch.max(1));
+        for rows in batches(images.nrows(), batch) {
+            let start = rows.start;
+            let x = images.slice(s![rows.clone(), ..]);
+            inf.ensure(model, rows.len());
+            let mut record = |t: usize, ws: &InferenceWorkspace| {
+                let sse = squared_error(x, ws.reconstruction(0).view());
+                if t == 0 {
+                    sse_start += sse;
                 }
-            }
-        };
-        inf.e_step(
-            dev,
-            model,
-            Evidence::Full(x),
-            params,
-            rng,
-            Some(&mut record),
-        )?;
-        sse_end += squared_error(x, inf.ws.reconstruction(0).view());
-    }
-    let n = images.nrows().max(1) as f64;
-    let mean: Vec<f64> = sum.iter().map(|s| s / n).collect();
-    let se = sum_sq
-        .iter()
-        .zip(&mean)
-        .map(|(q, m)| {
-            let var = (q / n - m * m).max(0.0) * n / (n - 1.0).max(1.0);
-            (var / n).sqrt()
+                x_term[t] -= 0.5 * sse;
+                for (i, &v) in ws.log_pxh().iter().enumerate() {
+                    sum[t] += v;
+                    sum_sq[t] += v * v;
+                    if let Some(curve) = example_curves.get_mut(start + i) {
+                        curve.push(v);
+                    }
+                }
+            };
+            inf.e_step(
+                dev,
+                model,
+                Evidence::Full(x),
+                params,
+                rng,
+                Some(&mut record),
+            )?;
+            sse_end += squared_error(x, inf.ws.reconstruction(0).view());
+        }
+        let n = images.nrows().max(1) as f64;
+        let mean: Vec<f64> = sum.iter().map(|s| s / n).collect();
+        let se = sum_sq
+            .iter()
+            .zip(&mean)
+            .map(|(q, m)| {
+                let var = (q / n - m * m).max(0.0) * n / (n - 1.0).max(1.0);
+                (var / n).sqrt()
+            })
+            .collect();
+        let cells = n * images.ncols().max(1) as f64;
+        Ok(InferenceCurve {
+            examples: images.nrows(),
+            steps,
+            log_pxh_mean: mean,
+            log_pxh_se: se,
+            log_px_given_h1_mean: x_term.iter().map(|s| s / n).collect(),
+            example_curves,
+            recon_mse: sse_end / cells,
+            recon_mse_start: sse_start / cells,
         })
-        .collect();
-    let cells = n * images.ncols().max(1) as f64;
-    Ok(InferenceCurve {
-        examples: images.nrows(),
-        steps,
-        log_pxh_mean: mean,
-        log_pxh_se: se,
-        log_px_given_h1_mean: x_term.iter().map(|s| s / n).collect(),
-        example_curves,
-        recon_mse: sse_end / cells,
-        recon_mse_start: sse_start / cells,
     })
 }
 

@@ -85,49 +85,52 @@ pub fn inpaint(
     settings: &InpaintingSettings,
     rng: &mut Rng,
 ) -> Result<InpaintingImages> {
-    let InpaintingSettings {
-        missing,
-        outer,
-        inference: ref params,
-        batch,
-    } = *settings;
-    let (n, d) = images.dim();
-    let visible = random_mask(n, d, missing, rng);
-    // the visible pixels of each image, U(0, 1) noise in the missing ones
-    let mut noise = Matrix::zeros((n, d));
-    noise::fill_uniform(dev, rng, noise.view_mut());
-    let mut corrupted = Matrix::zeros((n, d));
-    dev.fill_missing(corrupted.view_mut(), images, visible.view(), noise.view());
-    let mut filled = corrupted.clone();
-    let mut sse = vec![0.0f64; outer + 1];
-    let missing_count = visible.iter().filter(|&&m| m == 0.0).count().max(1) as f64;
-    let mut inf = Inference::new(model, batch.max(1));
-    for range in batches(n, batch) {
-        let rows = s![range.clone(), ..];
-        let (truth, vis) = (images.slice(rows), visible.slice(rows));
-        inf.ensure(model, range.len());
-        let mut x = filled.slice(rows).to_owned();
-        sse[0] += missing_error(truth, x.view(), vis);
-        for slot in sse.iter_mut().skip(1) {
-            let evidence = Evidence::Partial {
-                x: x.view(),
-                visible: vis,
-            };
-            inf.e_step(dev, model, evidence, params, rng, None)?;
-            dev.fill_missing(x.view_mut(), truth, vis, inf.ws.reconstruction(0).view());
-            *slot += missing_error(truth, x.view(), vis);
+    // on this device's own thread pool
+    dev.install(|| {
+        let InpaintingSettings {
+            missing,
+            outer,
+            inference: ref params,
+            batch,
+        } = *settings;
+        let (n, d) = images.dim();
+        let visible = random_mask(n, d, missing, rng);
+        // the visible pixels of each image, U(0, 1) noise in the missing ones
+        let mut noise = Matrix::zeros((n, d));
+        noise::fill_uniform(dev, rng, noise.view_mut());
+        let mut corrupted = Matrix::zeros((n, d));
+        dev.fill_missing(corrupted.view_mut(), images, visible.view(), noise.view());
+        let mut filled = corrupted.clone();
+        let mut sse = vec![0.0f64; outer + 1];
+        let missing_count = visible.iter().filter(|&&m| m == 0.0).count().max(1) as f64;
+        let mut inf = Inference::new(model, batch.max(1));
+        for range in batches(n, batch) {
+            let rows = s![range.clone(), ..];
+            let (truth, vis) = (images.slice(rows), visible.slice(rows));
+            inf.ensure(model, range.len());
+            let mut x = filled.slice(rows).to_owned();
+            sse[0] += missing_error(truth, x.view(), vis);
+            for slot in sse.iter_mut().skip(1) {
+                let evidence = Evidence::Partial {
+                    x: x.view(),
+                    visible: vis,
+                };
+                inf.e_step(dev, model, evidence, params, rng, None)?;
+                dev.fill_missing(x.view_mut(), truth, vis, inf.ws.reconstruction(0).view());
+                *slot += missing_error(truth, x.view(), vis);
+            }
+            filled.slice_mut(rows).assign(&x);
         }
-        filled.slice_mut(rows).assign(&x);
-    }
-    Ok(InpaintingImages {
-        summary: Inpainting {
-            examples: n,
-            missing_fraction: missing,
-            mse_missing: sse.iter().map(|s| s / missing_count).collect(),
-        },
-        corrupted,
-        filled,
-        visible,
+        Ok(InpaintingImages {
+            summary: Inpainting {
+                examples: n,
+                missing_fraction: missing,
+                mse_missing: sse.iter().map(|s| s / missing_count).collect(),
+            },
+            corrupted,
+            filled,
+            visible,
+        })
     })
 }
 
