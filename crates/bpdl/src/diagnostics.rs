@@ -9,10 +9,11 @@
 //! Training reports them, with the losses of the M-step and `log p(x, h)` before and after the
 //! E-step, as the averages of an epoch ([`EpochMetrics`], one line of `metrics.jsonl`).
 
-use ndarray::{ArrayView2, Axis};
+use ndarray::ArrayView2;
 use serde::{Deserialize, Serialize};
 
 use crate::activation::Activation;
+use crate::backend::Device;
 use crate::inference::{EStepSummary, Inference};
 use crate::learning::MStepLosses;
 use crate::model::GenerativeModel;
@@ -67,6 +68,7 @@ impl EpochRunning {
     /// of every layer and the diagnostics of every inferred layer.
     pub(crate) fn observe_inference(
         &mut self,
+        dev: &Device,
         model: &GenerativeModel,
         x: ArrayView2<'_, f32>,
         inf: &Inference,
@@ -79,14 +81,10 @@ impl EpochRunning {
         let batch = x.nrows().max(1) as f64;
         for l in 0..model.depth() {
             let below = if l == 0 { x } else { inf.post.h[l - 1].view() };
-            let g = inf.ws.reconstruction(l);
-            let sse: f64 = below
-                .iter()
-                .zip(g.iter())
-                .map(|(&a, &r)| f64::from(a - r).powi(2))
-                .sum();
+            let sse = dev.sum_sq_diff(below, inf.ws.reconstruction(l).view());
             s.recon[l] += sse / batch;
-            let stats = LayerStats::of(inf.post.h[l].view(), model.pairs[l].encoder.activation);
+            let act = model.pairs[l].encoder.activation;
+            let stats = LayerStats::of(dev, inf.post.h[l].view(), act);
             s.layers[l].add_scaled(&stats, 1.0);
         }
     }
@@ -143,23 +141,12 @@ pub struct LayerStats {
 
 impl LayerStats {
     /// The diagnostics of a minibatch of codes `h: [batch, units]` of a layer with `act` units.
-    pub fn of(h: ArrayView2<'_, f32>, act: Activation) -> Self {
-        let n = h.len().max(1) as f64;
-        let batch = h.nrows().max(1) as f64;
-        let mean_abs = h.iter().map(|v| f64::from(v.abs())).sum::<f64>() / n;
-        let mut spread = 0.0;
-        for col in h.axis_iter(Axis(1)) {
-            let m = col.iter().map(|&v| f64::from(v)).sum::<f64>() / batch;
-            let var = col.iter().map(|&v| (f64::from(v) - m).powi(2)).sum::<f64>() / batch;
-            spread += var.sqrt();
-        }
-        spread /= h.ncols().max(1) as f64;
-        let saturation = (act == Activation::Sigmoid)
-            .then(|| h.iter().filter(|&&v| !(0.01..=0.99).contains(&v)).count() as f64 / n);
+    pub fn of(dev: &Device, h: ArrayView2<'_, f32>, act: Activation) -> Self {
+        let m = dev.layer_moments(h);
         Self {
-            mean_abs,
-            spread,
-            saturation,
+            mean_abs: m.mean_abs,
+            spread: m.spread,
+            saturation: (act == Activation::Sigmoid).then_some(m.outside_unit_margin),
         }
     }
 
@@ -182,11 +169,12 @@ mod tests {
     fn stats_of_a_small_batch_match_hand_values() {
         // columns: [0, 1] (sd 0.5) and [0.5, 0.5] (sd 0)
         let h = array![[0.0f32, 0.5], [1.0, 0.5]];
-        let s = LayerStats::of(h.view(), Activation::Sigmoid);
+        let dev = Device::cpu(1).unwrap();
+        let s = LayerStats::of(&dev, h.view(), Activation::Sigmoid);
         assert!((s.mean_abs - 0.5).abs() < 1e-12);
         assert!((s.spread - 0.25).abs() < 1e-12);
         assert_eq!(s.saturation, Some(0.5));
-        let s = LayerStats::of(h.view(), Activation::Softplus);
+        let s = LayerStats::of(&dev, h.view(), Activation::Softplus);
         assert_eq!(s.saturation, None);
     }
 }

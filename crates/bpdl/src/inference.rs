@@ -437,13 +437,13 @@ fn iterate(
             }
         }
     }
-    check_finite(post, "after inference")
+    check_finite(dev, post, "after inference")
 }
 
 /// [`Error::NonFinite`] naming the first layer holding a NaN or infinity.
-pub fn check_finite(post: &Posterior, step: &str) -> Result<()> {
+pub fn check_finite(dev: &Device, post: &Posterior, step: &str) -> Result<()> {
     for (l, h) in post.h.iter().enumerate() {
-        if h.iter().any(|v| !v.is_finite()) {
+        if !dev.all_finite(h.view()) {
             return Err(Error::NonFinite {
                 layer: format!("h{}", l + 1),
                 step: step.to_string(),

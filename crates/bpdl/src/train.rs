@@ -185,13 +185,19 @@ impl Learner {
                 let at = |e: Error| locate(e, epoch + 1, b + 1);
                 self.load_minibatch(images, rows);
                 let inferred = self.e_step(dev).map_err(at)?; // h ← INFERENCE(x)
-                running.observe_inference(&self.state.model, self.x(), &self.inference, inferred);
+                running.observe_inference(
+                    dev,
+                    &self.state.model,
+                    self.x(),
+                    &self.inference,
+                    inferred,
+                );
                 let losses = self.m_step(dev, &rates).map_err(at)?; // each map toward its target
                 running.observe_losses(losses);
                 observer
                     .minibatch_done(epoch + 1, b + 1, n_batches, &|| running.metrics(epoch + 1));
             }
-            check_weights(&self.state.model, epoch + 1)?;
+            check_weights(dev, &self.state.model, epoch + 1)?;
             self.state.epochs_done += 1;
             let mut metrics = running.metrics(epoch + 1);
             metrics.seconds = started.elapsed().as_secs_f64();
@@ -334,15 +340,11 @@ fn locate(e: Error, epoch: usize, minibatch: usize) -> Error {
     }
 }
 
-fn check_weights(model: &GenerativeModel, epoch: usize) -> Result<()> {
+fn check_weights(dev: &Device, model: &GenerativeModel, epoch: usize) -> Result<()> {
     for (i, pair) in model.pairs.iter().enumerate() {
         for (name, map) in [("f", &pair.encoder), ("g", &pair.decoder)] {
-            if map
-                .weight
-                .iter()
-                .chain(map.bias.iter())
-                .any(|v| !v.is_finite())
-            {
+            let bias = map.bias.view().insert_axis(ndarray::Axis(0));
+            if !(dev.all_finite(map.weight.view()) && dev.all_finite(bias)) {
                 return Err(Error::NonFinite {
                     layer: format!("{name}{} weights", i + 1),
                     step: format!("the end of epoch {epoch}"),

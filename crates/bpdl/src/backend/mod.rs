@@ -11,13 +11,19 @@
 //! * [`Device::affine_packed`]: the same with the weights packed once and reused
 //!   ([`packed`]), and bias and non-linearity applied in the kernel's output pass: the hot path
 //!   of INFERENCE;
-//! * parallel row-wise maps ([`Device::for_rows`] and friends) for the elementwise updates;
-//! * seeded noise fills ([`noise`]).
+//! * the fused elementwise kernels of inference and learning ([`elementwise`]);
+//! * seeded noise fills ([`noise`]);
+//! * the optimizer steps ([`optimizer_steps`]), the top prior's Gaussian operations
+//!   ([`gaussian`]), the Parzen densities ([`parzen`]), the reductions read back by training
+//!   ([`reductions`]) and independent work items ([`Device::map_indexed`]).
 //!
 //! The thread count is explicit: a `Device` owns a rayon pool of exactly that many threads and
-//! every operation (GEMM included) runs in it, and its threads flush denormal numbers to zero.
-//! Model code uses nothing else, so another backend (CUDA) can later implement the same
-//! operations behind this type.
+//! every operation (GEMM included) runs in it, and its threads flush denormal numbers to zero;
+//! each operation enters the pool itself, so callers never manage threads. The numerical code
+//! outside `backend/` calls these operations and no other parallel or BLAS-like routine, so
+//! another backend (CUDA) can later implement the same operations behind this type. (The
+//! storage is still host `ndarray`: the model owns `Matrix` values, and tests and file I/O read
+//! them directly.)
 
 pub mod elementwise;
 pub mod fastmath;
@@ -26,6 +32,7 @@ pub mod noise;
 pub mod optimizer_steps;
 pub mod packed;
 pub mod parzen;
+pub mod reductions;
 pub mod shapes;
 
 pub use packed::{PackedLayer, PackedRows, PackedWeights};

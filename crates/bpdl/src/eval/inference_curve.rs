@@ -59,7 +59,7 @@ pub fn inference_curve(
             let x = images.slice(s![rows.clone(), ..]);
             inf.ensure(model, rows.len());
             let mut record = |t: usize, ws: &InferenceWorkspace| {
-                let sse = squared_error(x, ws.reconstruction(0).view());
+                let sse = dev.sum_sq_diff(x, ws.reconstruction(0).view());
                 if t == 0 {
                     sse_start += sse;
                 }
@@ -80,7 +80,7 @@ pub fn inference_curve(
                 rng,
                 Some(&mut record),
             )?;
-            sse_end += squared_error(x, inf.ws.reconstruction(0).view());
+            sse_end += dev.sum_sq_diff(x, inf.ws.reconstruction(0).view());
         }
         let n = images.nrows().max(1) as f64;
         let mean: Vec<f64> = sum.iter().map(|s| s / n).collect();
@@ -104,11 +104,4 @@ pub fn inference_curve(
             recon_mse_start: sse_start / cells,
         })
     })
-}
-
-fn squared_error(a: ArrayView2<'_, f32>, b: ArrayView2<'_, f32>) -> f64 {
-    a.iter()
-        .zip(b.iter())
-        .map(|(&x, &y)| f64::from(x - y).powi(2))
-        .sum()
 }
