@@ -85,12 +85,17 @@ pub trait TrainObserver {
     ) {
     }
     /// After each epoch (state.epochs_done already counts it).
-    fn epoch_done(&mut self, metrics: &EpochMetrics, state: &TrainState) -> Result<()>;
+    fn epoch_done(&mut self, _metrics: &EpochMetrics, _state: &TrainState) -> Result<()> {
+        Ok(())
+    }
     /// After the top prior has been fitted, at the end of training.
     fn prior_fitted(&mut self, _state: &TrainState) -> Result<()> {
         Ok(())
     }
 }
+
+/// Training without an observer: `train(dev, images, &config, &mut state, &mut ())`.
+impl TrainObserver for () {}
 
 /// Trains `state` on `images` (one example per row) until `config.train.epochs` epochs are done,
 /// then fits the top prior. Resuming from a checkpoint continues where it stopped, bit for bit.

@@ -17,15 +17,7 @@ use bpdl::{Activation, Device, Matrix};
 use ndarray::{Array1, Array2};
 use rand::RngExt;
 
-fn phi64(act: Activation, a: f64) -> f64 {
-    match act {
-        Activation::Sigmoid => 1.0 / (1.0 + (-a).exp()),
-        Activation::Softplus => (1.0 + a.exp()).ln(),
-        Activation::Tanh => a.tanh(),
-        Activation::Relu => a.max(0.0),
-        Activation::Linear => a,
-    }
-}
+use common::reference::phi64;
 
 /// L(W, b) = (1/B) Σ_b Σ_j (φ(u_b·W + b)_j − t_bj)², entirely in f64.
 fn loss64(
@@ -179,20 +171,30 @@ fn first_optimizer_steps_follow_their_closed_forms() {
     }
 }
 
-/// With the targets (the inferred h) held fixed, perturbing g2 must leave the updates of f1, g1
-/// and f2 unchanged: the rules are local, nothing travels between layers.
 /// One M-step of `m` on `x` with the inferred `post`, fresh optimizer state, epoch 0.
 fn one_m_step(
+    dev: &Device,
+    config: &bpdl::Config,
+    m: GenerativeModel,
+    x: &Matrix,
+    post: &Posterior,
+) -> GenerativeModel {
+    m_step_in_epoch(dev, config, m, x, post, 0)
+}
+
+/// [`one_m_step`] at the learning rates of epoch `epoch` (0-based).
+fn m_step_in_epoch(
     dev: &Device,
     config: &bpdl::Config,
     mut m: GenerativeModel,
     x: &Matrix,
     post: &Posterior,
+    epoch: usize,
 ) -> GenerativeModel {
     let batch = x.nrows();
     let mut ws = LearningWorkspace::new(&m, batch, config.learning.optimizer);
     let mut opt = ModelOptimizer::new(&config.learning, &m);
-    let rates = learning::learning_rates(&config.model, &config.learning, 0);
+    let rates = learning::learning_rates(&config.model, &config.learning, epoch);
     let step = MStep {
         x: x.view(),
         post,
@@ -205,6 +207,8 @@ fn one_m_step(
     m
 }
 
+/// With the targets (the inferred h) held fixed, perturbing g2 must leave the updates of f1, g1
+/// and f2 unchanged: the rules are local, nothing travels between layers.
 #[test]
 fn perturbing_another_layers_weights_leaves_a_layers_update_unchanged() {
     let dev = Device::cpu(2).unwrap();
@@ -323,5 +327,81 @@ fn the_m_step_updates_every_map_toward_its_own_target_whatever_the_thread_count(
             let worst = dw.iter().chain(db.iter()).fold(0.0f64, |m, &v| m.max(v));
             assert!(worst < 1e-5, "layer {l} {name}: max |Δ| {worst}");
         }
+    }
+}
+
+/// The rate of every map at epoch e is `own_lr · lr_decay^e`, `own_lr` defaulting to
+/// `learning.lr` (closed form).
+#[test]
+fn learning_rates_follow_per_layer_overrides_and_decay() {
+    let mut config = common::small_config(16, 6);
+    config.learning.lr = 0.1;
+    config.learning.lr_decay = 0.5;
+    config.model.layers[0].encoder_lr = Some(0.3);
+    config.model.layers[1].decoder_lr = Some(0.02);
+    let r = learning::learning_rates(&config.model, &config.learning, 2);
+    let close = |a: &[f32], b: [f64; 2]| {
+        a.iter()
+            .zip(b)
+            .all(|(&x, y)| (f64::from(x) - y).abs() < 1e-7)
+    };
+    assert!(
+        close(&r.encoder, [0.3 * 0.25, 0.1 * 0.25]),
+        "{:?}",
+        r.encoder
+    );
+    assert!(
+        close(&r.decoder, [0.1 * 0.25, 0.02 * 0.25]),
+        "{:?}",
+        r.decoder
+    );
+}
+
+/// Under SGD a map's update is ε times its gradient, so it scales with that map's rate alone:
+/// doubling f1's own rate doubles f1's update and leaves the other maps' updates bit for bit,
+/// and one epoch of decay 0.5 halves every update. A rate applied to the wrong map, or decay
+/// applied twice, breaks the ratios.
+#[test]
+fn a_maps_update_scales_with_its_own_rate_and_the_decay() {
+    let dev = Device::cpu(2).unwrap();
+    let mut config = common::small_config(16, 6);
+    config.learning.lr = 0.05;
+    config.learning.lr_decay = 0.5;
+    let x = common::manifold_data(20, 12, 3, 7);
+    let model = GenerativeModel::new(12, &config.model, &mut Seed(1).stream("init"));
+    let mut post = Posterior::zeros(&model, 20);
+    post.h[0] = random_matrix(20, 16, 1.0, 5).mapv(f32::abs);
+    post.h[1] = random_matrix(20, 6, 0.5, 6).mapv(|v| v + 0.5);
+    let updates = |cfg: &bpdl::Config, epoch: usize| {
+        let after = m_step_in_epoch(&dev, cfg, model.clone(), &x, &post, epoch);
+        let delta =
+            |new: &Map, old: &Map| &new.weight.mapv(f64::from) - &old.weight.mapv(f64::from);
+        let mut out = Vec::new();
+        for (p_new, p_old) in after.pairs.iter().zip(&model.pairs) {
+            out.push(delta(&p_new.encoder, &p_old.encoder));
+            out.push(delta(&p_new.decoder, &p_old.decoder));
+        }
+        out // [f1, g1, f2, g2]
+    };
+    let base = updates(&config, 0);
+    let ratio = |a: &Array2<f64>, b: &Array2<f64>| {
+        let dot: f64 = a.iter().zip(b).map(|(x, y)| x * y).sum();
+        dot / b.iter().map(|y| y * y).sum::<f64>()
+    };
+    let mut doubled = config.clone();
+    doubled.model.layers[0].encoder_lr = Some(0.1);
+    let d = updates(&doubled, 0);
+    assert!(
+        (ratio(&d[0], &base[0]) - 2.0).abs() < 1e-3,
+        "f1 ratio {}",
+        ratio(&d[0], &base[0])
+    );
+    for k in 1..4 {
+        assert_eq!(d[k], base[k], "map {k} changed when only f1's rate did");
+    }
+    let decayed = updates(&config, 1);
+    for k in 0..4 {
+        let r = ratio(&decayed[k], &base[k]);
+        assert!((r - 0.5).abs() < 1e-3, "map {k}: decayed update ratio {r}");
     }
 }

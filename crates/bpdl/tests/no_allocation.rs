@@ -26,7 +26,7 @@ use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 
 use bpdl::Device;
 use bpdl::backend::shapes::{gemm_calls_in_flight, gemm_in_flight};
-use bpdl::train::{self, EpochMetrics, TrainObserver, TrainState};
+use bpdl::train::{self, TrainState};
 
 struct Counting;
 
@@ -69,13 +69,6 @@ static GLOBAL: Counting = Counting;
 /// The counters are process-wide: the tests of this file take turns.
 static TURN: std::sync::Mutex<()> = std::sync::Mutex::new(());
 
-struct Quiet;
-impl TrainObserver for Quiet {
-    fn epoch_done(&mut self, _: &EpochMetrics, _: &TrainState) -> bpdl::Result<()> {
-        Ok(())
-    }
-}
-
 fn allocations_for(minibatches: usize, dev: &Device) -> usize {
     let mut config = common::small_config(64, 16);
     config.train.batch_size = 10;
@@ -85,7 +78,7 @@ fn allocations_for(minibatches: usize, dev: &Device) -> usize {
     let mut state = TrainState::new(&config, 32);
     ALLOCATIONS.store(0, Ordering::SeqCst);
     COUNTING.store(true, Ordering::SeqCst);
-    train::train(dev, data.view(), &config, &mut state, &mut Quiet).unwrap();
+    train::train(dev, data.view(), &config, &mut state, &mut ()).unwrap();
     COUNTING.store(false, Ordering::SeqCst);
     ALLOCATIONS.load(Ordering::SeqCst)
 }

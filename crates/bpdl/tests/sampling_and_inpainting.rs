@@ -7,6 +7,9 @@
 //!   must match N(mean, var) within their standard errors.
 //! * GENERATE with zero rounds is ancestral sampling; with one round it is g1(h1) of INFERENCE
 //!   on the ancestral samples.
+//! * The joint-DAE chain (§5.1) with identity maps and no corruption is a fixed point of its
+//!   ancestral start; with maps whose reconstructions of the middle layer from below and from
+//!   above differ, it takes the one from above for half of the examples (binomial count).
 //! * In-painting keeps every visible pixel exactly, masks exactly half of them, and on a trained
 //!   model the error on the missing pixels falls.
 //!
@@ -21,16 +24,9 @@ use bpdl::inference::{Evidence, Inference};
 use bpdl::model::{GenerativeModel, TopPrior};
 use bpdl::rng::Seed;
 use bpdl::sampling;
-use bpdl::train::{self, EpochMetrics, TrainObserver, TrainState};
+use bpdl::train::{self, TrainState};
 use bpdl::{Activation, Device};
 use ndarray::{Array1, Array2};
-
-struct Quiet;
-impl TrainObserver for Quiet {
-    fn epoch_done(&mut self, _: &EpochMetrics, _: &TrainState) -> bpdl::Result<()> {
-        Ok(())
-    }
-}
 
 #[test]
 fn the_top_prior_is_the_mean_and_four_times_the_variance_of_the_top_codes() {
@@ -63,14 +59,12 @@ fn the_top_prior_is_the_mean_and_four_times_the_variance_of_the_top_codes() {
 /// One latent layer whose decoder is the identity: x = h.
 fn identity_decoder_model(n: usize) -> GenerativeModel {
     let mut c = Config::default();
-    c.model.layers = vec![LayerConfig {
-        size: n,
-        activation: Activation::Linear,
-        decoder_activation: Activation::Linear,
-        corruption: CorruptionConfig::None,
-        encoder_lr: None,
-        decoder_lr: None,
-    }];
+    c.model.layers = vec![LayerConfig::new(
+        n,
+        Activation::Linear,
+        Activation::Linear,
+        CorruptionConfig::None,
+    )];
     let mut m = GenerativeModel::new(n, &c.model, &mut Seed(0).stream("i"));
     m.pairs[0].decoder.weight = Array2::eye(n);
     m.pairs[0].encoder.weight = Array2::eye(n);
@@ -156,14 +150,12 @@ fn a_mask_hides_exactly_the_requested_fraction_of_each_image() {
 fn inpainting_keeps_visible_pixels_and_reduces_the_error_on_missing_ones() {
     // a one-layer model trained on a 3-dimensional manifold in [0, 1]^20
     let mut config = Config::default();
-    config.model.layers = vec![LayerConfig {
-        size: 10,
-        activation: Activation::Sigmoid,
-        decoder_activation: Activation::Sigmoid,
-        corruption: CorruptionConfig::Spikes { samples: 3 },
-        encoder_lr: None,
-        decoder_lr: None,
-    }];
+    config.model.layers = vec![LayerConfig::new(
+        10,
+        Activation::Sigmoid,
+        Activation::Sigmoid,
+        CorruptionConfig::Spikes { samples: 3 },
+    )];
     config.model.input_corruption = CorruptionConfig::Gaussian { std: 0.3 };
     config.train.batch_size = 20;
     config.train.epochs = 40;
@@ -171,7 +163,7 @@ fn inpainting_keeps_visible_pixels_and_reduces_the_error_on_missing_ones() {
     let dev = Device::cpu(2).unwrap();
     let data = common::manifold_data(1000, 20, 3, 3);
     let mut state = TrainState::new(&config, 20);
-    train::train(&dev, data.view(), &config, &mut state, &mut Quiet).unwrap();
+    train::train(&dev, data.view(), &config, &mut state, &mut ()).unwrap();
 
     let test = common::manifold_data(100, 20, 3, 77);
     let params = InferenceConfig {
@@ -225,4 +217,80 @@ fn full_covariance_draws_have_the_factors_covariance() {
     );
     // s.e. of a sample covariance ≈ √((1 + ρ²)/n) ≈ 0.0064
     assert!((cov - 0.8).abs() < 0.03, "covariance {cov}");
+}
+
+/// A two-layer linear model of width `n`: `f1 = a·I`, `g1 = I`, `f2 = I`, `g2 = b·I`, no
+/// corruption, and a top prior N(μ, tiny variance).
+fn linear_chain_model(n: usize, a: f32, b: f32, mu: f32) -> (GenerativeModel, Config) {
+    let mut config = Config::default();
+    let linear = |n| {
+        LayerConfig::new(
+            n,
+            Activation::Linear,
+            Activation::Linear,
+            CorruptionConfig::None,
+        )
+    };
+    config.model.layers = vec![linear(n), linear(n)];
+    config.model.input_corruption = CorruptionConfig::None;
+    let mut model = GenerativeModel::new(n, &config.model, &mut Seed(0).stream("i"));
+    let eye = Array2::<f32>::eye(n);
+    model.pairs[0].encoder.weight = &eye * a;
+    model.pairs[0].decoder.weight = eye.clone();
+    model.pairs[1].encoder.weight = eye.clone();
+    model.pairs[1].decoder.weight = &eye * b;
+    for pair in &mut model.pairs {
+        pair.encoder.bias.fill(0.0);
+        pair.decoder.bias.fill(0.0);
+    }
+    model.top_prior = Some(TopPrior {
+        mean: Array1::from_elem(n, mu),
+        var: Array1::from_elem(n, 1e-12),
+        factor: None,
+    });
+    (model, config)
+}
+
+/// With identity maps and no corruption every reconstruction returns its input, so the chain
+/// never moves from its ancestral start, whichever direction it picks.
+#[test]
+fn the_joint_dae_chain_with_identity_maps_is_a_fixed_point() {
+    let dev = Device::cpu(2).unwrap();
+    let (mut model, config) = linear_chain_model(6, 1.0, 1.0, 0.0);
+    model.top_prior.as_mut().unwrap().var.fill(1.0);
+    let start = sampling::ancestral(&dev, &model, 50, &mut Seed(3).stream("s")).unwrap();
+    let chain =
+        sampling::joint_dae(&dev, &model, 50, 7, &config, &mut Seed(3).stream("s")).unwrap();
+    assert_eq!(chain, start);
+}
+
+/// The middle layer is resampled from below (`f1(x)`) or from above (`g2(h2)`) with
+/// probability ½ each. With h2 ≈ 1, g2 = 1·I and f1 = 3·I, after two steps x = g1(h1) is 3 where
+/// the first step took h1 from below and 1 where it took it from above. Over 4,000 examples the
+/// fraction from above is ½ ± 0.0079 (binomial sd); the test allows 4 sd, so a chain that always
+/// picked one side, or picked with probability ¼, fails.
+#[test]
+fn the_joint_dae_chain_picks_each_direction_half_the_time() {
+    let dev = Device::cpu(2).unwrap();
+    let (model, config) = linear_chain_model(3, 3.0, 1.0, 1.0);
+    let n = 4000;
+    let x = sampling::joint_dae(&dev, &model, n, 2, &config, &mut Seed(8).stream("s")).unwrap();
+    let mut from_above = 0usize;
+    for row in x.rows() {
+        let v = row[0];
+        assert!(
+            row.iter().all(|&u| (u - v).abs() < 1e-3),
+            "a row mixes directions: {row}"
+        );
+        if (v - 1.0).abs() < 1e-3 {
+            from_above += 1;
+        } else {
+            assert!((v - 3.0).abs() < 1e-3, "neither direction: {v}");
+        }
+    }
+    let fraction = from_above as f64 / n as f64;
+    assert!(
+        (fraction - 0.5).abs() < 4.0 * 0.0079,
+        "fraction from above {fraction}"
+    );
 }

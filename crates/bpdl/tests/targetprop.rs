@@ -18,7 +18,7 @@ use bpdl::config::{Config, CorruptionConfig, InferenceConfig, LayerConfig};
 use bpdl::inference::{Evidence, Inference, Posterior};
 use bpdl::model::GenerativeModel;
 use bpdl::rng::Seed;
-use bpdl::train::{self, EpochMetrics, TrainObserver, TrainState};
+use bpdl::train::{self, TrainState};
 use bpdl::{Activation, Device, Matrix};
 use ndarray::{Array2, Axis};
 use rand::RngExt;
@@ -56,14 +56,12 @@ fn inverse(m: &Array2<f64>) -> Array2<f64> {
 
 fn linear_config(n: usize) -> Config {
     let mut c = Config::default();
-    c.model.layers = vec![LayerConfig {
-        size: n,
-        activation: Activation::Linear,
-        decoder_activation: Activation::Linear,
-        corruption: CorruptionConfig::None,
-        encoder_lr: None,
-        decoder_lr: None,
-    }];
+    c.model.layers = vec![LayerConfig::new(
+        n,
+        Activation::Linear,
+        Activation::Linear,
+        CorruptionConfig::None,
+    )];
     c
 }
 
@@ -202,31 +200,22 @@ fn linear_inference_converges_to_the_posterior_mode_at_rate_one_minus_delta() {
     }
 }
 
-struct Quiet;
-impl TrainObserver for Quiet {
-    fn epoch_done(&mut self, _: &EpochMetrics, _: &TrainState) -> bpdl::Result<()> {
-        Ok(())
-    }
-}
-
 /// A one-layer model x(20) → h(8, sigmoid) trained by bpdl on a 3-dimensional manifold.
 fn trained_one_layer() -> (GenerativeModel, Config) {
     let mut config = Config::default();
-    config.model.layers = vec![LayerConfig {
-        size: 8,
-        activation: Activation::Sigmoid,
-        decoder_activation: Activation::Sigmoid,
-        corruption: CorruptionConfig::Spikes { samples: 3 },
-        encoder_lr: None,
-        decoder_lr: None,
-    }];
+    config.model.layers = vec![LayerConfig::new(
+        8,
+        Activation::Sigmoid,
+        Activation::Sigmoid,
+        CorruptionConfig::Spikes { samples: 3 },
+    )];
     config.train.batch_size = 20;
     config.train.epochs = 40;
     config.learning.lr = 0.05;
     let data = common::manifold_data(1000, 20, 3, 11);
     let dev = Device::cpu(2).unwrap();
     let mut state = TrainState::new(&config, 20);
-    train::train(&dev, data.view(), &config, &mut state, &mut Quiet).unwrap();
+    train::train(&dev, data.view(), &config, &mut state, &mut ()).unwrap();
     (state.model, config)
 }
 

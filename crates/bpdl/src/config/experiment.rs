@@ -104,6 +104,27 @@ pub struct LayerConfig {
     pub decoder_lr: Option<f64>,
 }
 
+impl LayerConfig {
+    /// A layer of `size` units with encoder non-linearity `activation`, decoder output
+    /// non-linearity `decoder_activation` and M-step corruption `corruption`, learning at the
+    /// global rate.
+    pub fn new(
+        size: usize,
+        activation: Activation,
+        decoder_activation: Activation,
+        corruption: CorruptionConfig,
+    ) -> Self {
+        Self {
+            size,
+            activation,
+            decoder_activation,
+            corruption,
+            encoder_lr: None,
+            decoder_lr: None,
+        }
+    }
+}
+
 /// Weight initialisation.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
@@ -155,24 +176,20 @@ impl Default for ModelConfig {
             layers: vec![
                 // [paper §8] 1000 softplus units; g1 sigmoid because pixels lie in [0,1] [spec G4];
                 // Gaussian corruption 0.3 [spec G5].
-                LayerConfig {
-                    size: 1000,
-                    activation: Activation::Softplus,
-                    decoder_activation: Activation::Sigmoid,
-                    corruption: CorruptionConfig::Gaussian { std: 0.3 },
-                    encoder_lr: None,
-                    decoder_lr: None,
-                },
+                LayerConfig::new(
+                    1000,
+                    Activation::Softplus,
+                    Activation::Sigmoid,
+                    CorruptionConfig::Gaussian { std: 0.3 },
+                ),
                 // [paper §8] 100 sigmoid units with "spike-like" corruption: mean of 3 Bernoulli
                 // samples; g2 softplus to live in h1's range [spec G4].
-                LayerConfig {
-                    size: 100,
-                    activation: Activation::Sigmoid,
-                    decoder_activation: Activation::Softplus,
-                    corruption: CorruptionConfig::Spikes { samples: 3 },
-                    encoder_lr: None,
-                    decoder_lr: None,
-                },
+                LayerConfig::new(
+                    100,
+                    Activation::Sigmoid,
+                    Activation::Softplus,
+                    CorruptionConfig::Spikes { samples: 3 },
+                ),
             ],
             init: InitScheme::GlorotUniform,
         }

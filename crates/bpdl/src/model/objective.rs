@@ -88,4 +88,38 @@ mod tests {
         let lp = log_top_prior(&dev, &full, array![[3.0f32]].view());
         assert!((lp[0] - expected.ln()).abs() < 1e-12);
     }
+
+    /// A correlated 2-D Gaussian through its Cholesky factor against the density written with
+    /// the explicit inverse and determinant of Σ = L·Lᵀ.
+    #[test]
+    fn the_full_covariance_density_matches_the_explicit_two_by_two_inverse() {
+        let dev = Device::cpu(1).unwrap();
+        // L = [[2, 0], [1.5, 0.5]] → Σ = [[4, 3], [3, 2.5]], det Σ = 1
+        let (l00, l10, l11) = (2.0f64, 1.5, 0.5);
+        let sigma = [[l00 * l00, l00 * l10], [l00 * l10, l10 * l10 + l11 * l11]];
+        let det = sigma[0][0] * sigma[1][1] - sigma[0][1] * sigma[1][0];
+        let inv = [
+            [sigma[1][1] / det, -sigma[0][1] / det],
+            [-sigma[1][0] / det, sigma[0][0] / det],
+        ];
+        let prior = TopPrior {
+            mean: arr1(&[0.5, -1.0]),
+            var: arr1(&[sigma[0][0] as f32, sigma[1][1] as f32]),
+            factor: Some(array![[l00 as f32, 0.0], [l10 as f32, l11 as f32]]),
+        };
+        let h = array![[1.0f32, 2.0], [-3.0, 0.25], [0.5, -1.0]];
+        let lp = log_top_prior(&dev, &prior, h.view());
+        for (i, row) in h.rows().into_iter().enumerate() {
+            let d = [f64::from(row[0]) - 0.5, f64::from(row[1]) + 1.0];
+            let quad = d[0] * (inv[0][0] * d[0] + inv[0][1] * d[1])
+                + d[1] * (inv[1][0] * d[0] + inv[1][1] * d[1]);
+            let expected =
+                -0.5 * quad - 0.5 * (4.0 * std::f64::consts::PI * std::f64::consts::PI * det).ln();
+            assert!(
+                (lp[i] - expected).abs() < 1e-9,
+                "row {i}: {} vs {expected}",
+                lp[i]
+            );
+        }
+    }
 }

@@ -2,6 +2,8 @@
 
 #![allow(dead_code)]
 
+pub mod reference;
+
 use bpdl::config::{Config, CorruptionConfig, LayerConfig};
 use bpdl::{Activation, Matrix};
 use ndarray::Array2;
@@ -27,22 +29,18 @@ pub fn manifold_points(n: usize, d: usize, k: usize, manifold_seed: u64, seed: u
 pub fn small_config(h1: usize, h2: usize) -> Config {
     let mut c = Config::default();
     c.model.layers = vec![
-        LayerConfig {
-            size: h1,
-            activation: Activation::Softplus,
-            decoder_activation: Activation::Sigmoid,
-            corruption: CorruptionConfig::Gaussian { std: 0.3 },
-            encoder_lr: None,
-            decoder_lr: None,
-        },
-        LayerConfig {
-            size: h2,
-            activation: Activation::Sigmoid,
-            decoder_activation: Activation::Softplus,
-            corruption: CorruptionConfig::Spikes { samples: 3 },
-            encoder_lr: None,
-            decoder_lr: None,
-        },
+        LayerConfig::new(
+            h1,
+            Activation::Softplus,
+            Activation::Sigmoid,
+            CorruptionConfig::Gaussian { std: 0.3 },
+        ),
+        LayerConfig::new(
+            h2,
+            Activation::Sigmoid,
+            Activation::Softplus,
+            CorruptionConfig::Spikes { samples: 3 },
+        ),
     ];
     c.train.batch_size = 20;
     c

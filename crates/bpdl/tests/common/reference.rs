@@ -1,0 +1,30 @@
+//! f64 references written from the definitions, shared by the tests that hold the library's
+//! f32 kernels against them: φ, and a map `φ(x·W + b)` evaluated with plain arithmetic.
+
+use bpdl::Activation;
+use bpdl::model::Map;
+use ndarray::Array2;
+
+/// φ(a) in f64, from the textbook formulas.
+pub fn phi64(act: Activation, a: f64) -> f64 {
+    match act {
+        Activation::Sigmoid => 1.0 / (1.0 + (-a).exp()),
+        Activation::Softplus => (1.0 + a.exp()).ln(),
+        Activation::Tanh => a.tanh(),
+        Activation::Relu => a.max(0.0),
+        Activation::Linear => a,
+    }
+}
+
+/// `φ(x·W + b)` of `map` in f64, with explicit loops (no BLAS, no caching).
+pub fn apply64(map: &Map, x: &Array2<f64>) -> Array2<f64> {
+    let (n, k) = x.dim();
+    let m = map.weight.ncols();
+    Array2::from_shape_fn((n, m), |(i, j)| {
+        let a: f64 = (0..k)
+            .map(|q| x[[i, q]] * f64::from(map.weight[[q, j]]))
+            .sum::<f64>()
+            + f64::from(map.bias[j]);
+        phi64(map.activation, a)
+    })
+}
