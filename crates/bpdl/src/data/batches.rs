@@ -14,7 +14,9 @@ pub fn epoch_order(n: usize, rng: &mut Rng) -> Vec<usize> {
     order
 }
 
-/// Shuffles `order` in place (Fisher–Yates with `rng`).
+/// Shuffles `order` in place (Fisher–Yates with `rng`). Written out rather than `rand`'s
+/// `SliceRandom::shuffle` so that the minibatch order of a seed, and with it every trained
+/// weight, stays the same whatever `rand` version a future build links.
 pub fn shuffle(order: &mut [usize], rng: &mut Rng) {
     for i in (1..order.len()).rev() {
         let j = rng.random_range(0..=i);

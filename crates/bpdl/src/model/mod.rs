@@ -11,8 +11,10 @@
 //! (paper §1, objection 3).
 //!
 //! The top prior `p(h_L)` is ignored during training (as if very broad) and fitted at the end as
-//! a diagonal Gaussian with the mean and variance of the inferred top codes of the training set,
-//! variances × 4 (paper §8; [`TopPrior`]).
+//! a Gaussian with the mean and the covariance of the inferred top codes of the training set,
+//! scaled by `train.prior_variance_scale` (the paper's 4, §8): diagonal as in the paper, or, with
+//! `train.prior_covariance = "full"`, with the full covariance (an extension; [`TopPrior`],
+//! [`prior`]).
 
 pub mod corruption;
 mod map;
@@ -42,7 +44,7 @@ pub struct LayerPair {
 pub struct TopPrior {
     /// Per-unit mean.
     pub mean: Array1<f32>,
-    /// Per-unit variance (already multiplied by the paper's factor 4).
+    /// Per-unit variance (already multiplied by `train.prior_variance_scale`, the paper's 4).
     pub var: Array1<f32>,
     /// The lower-triangular Cholesky factor L of the full (scaled) covariance, `[n_L, n_L]`;
     /// `None` for the diagonal prior.
