@@ -37,11 +37,13 @@
 
 pub mod config;
 pub mod delta_rule;
+pub mod drive;
 pub mod experiment;
 pub mod fit;
 pub mod neuron;
 pub mod protocol;
 pub mod stdp;
+pub mod window;
 
 pub use config::StdpConfig;
 pub use experiment::{StdpReport, run};
