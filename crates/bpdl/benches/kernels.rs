@@ -10,7 +10,7 @@ use rand::SeedableRng;
 use rand_distr::{Distribution, StandardNormal};
 
 use bpdl::backend::{PackedRows, PackedWeights};
-use bpdl::bench::Workload;
+use bpdl::testing::Workload;
 use bpdl::{Activation, Device};
 
 fn random(rows: usize, cols: usize, seed: u64) -> Array2<f32> {
