@@ -89,6 +89,71 @@ pub struct BenchReport {
     pub full_training_minutes: f64,
 }
 
+/// The report as the table `bpdl bench` prints.
+impl std::fmt::Display for BenchReport {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        writeln!(f, "{} — {} threads", self.machine, self.threads)?;
+        if let Some(peak) = self.fma_peak_gflops {
+            writeln!(
+                f,
+                "fp32 FMA peak of these threads            {peak:7.1} GFLOP/s"
+            )?;
+        }
+        writeln!(
+            f,
+            "GEMM on the training minibatch's shapes  {:7.1} GFLOP/s",
+            self.gemm_gflops
+        )?;
+        for s in &self.gemm_shapes {
+            writeln!(
+                f,
+                "    {:>4}×{:<4}·{:>4}×{:<4}{} ×{:<3} {:7.1} GFLOP/s",
+                s.m,
+                s.k,
+                s.k,
+                s.n,
+                if s.a_transposed { " (Aᵀ)" } else { "     " },
+                s.calls_per_step,
+                s.gflops
+            )?;
+        }
+        writeln!(
+            f,
+            "100×784·784×1000: gemm crate {:.1} GFLOP/s, packed-weight kernel {:.1} GFLOP/s",
+            self.main_shape_gemm_gflops, self.main_shape_packed_gflops
+        )?;
+        writeln!(
+            f,
+            "training minibatch (E+M, batch 100)       {:7.1} GFLOP/s  {:6.1} ms   ratio to GEMM {:.2}",
+            self.train_step_gflops, self.train_step_ms, self.train_to_gemm_ratio
+        )?;
+        writeln!(
+            f,
+            "INFERENCE (15 iterations, batch 100)      {:7.1} GFLOP/s  {:6.1} ms   ratio to GEMM {:.2}",
+            self.inference_gflops, self.inference_ms, self.inference_to_gemm_ratio
+        )?;
+        writeln!(
+            f,
+            "GENERATE ({} samples)                    {:7.1} GFLOP/s  {:6.1} ms   ratio to GEMM {:.2}",
+            self.generate_samples,
+            self.generate_gflops,
+            self.generate_ms,
+            self.generate_to_gemm_ratio
+        )?;
+        writeln!(
+            f,
+            "Parzen (σ search + 10k × 10k)            {:7.1} GFLOP/s  {:6.2} s",
+            self.parzen_gflops, self.parzen_seconds
+        )?;
+        writeln!(
+            f,
+            "a full 20-epoch training at this speed: {:.1} minutes",
+            self.full_training_minutes
+        )?;
+        Ok(())
+    }
+}
+
 /// The machine's fp32 FMA peak with this device's threads: every thread runs twelve independent
 /// chains of 8-wide FMAs (enough to fill both FMA pipes of a core) for `iterations` rounds, all
 /// threads at once. `None` without AVX2 + FMA.

@@ -34,7 +34,6 @@ pub fn m_step_flops(model: &GenerativeModel, batch: usize) -> f64 {
 
 #[cfg(test)]
 mod tests {
-    use super::*;
     use crate::backend::Device;
     use crate::backend::shapes::{self, GemmShape};
     use crate::testing::Workload;

@@ -1,5 +1,5 @@
 //! `bpdl infer`: log p(x, h) over the iterations of INFERENCE on a whole split (Fig. 4 data).
-//! `--out FILE.json` names the output (default: `DIR/inference_<split>.json`).
+//! Writes `inference_<split>.json` into `--out DIR` (default: the run folder).
 
 use std::path::PathBuf;
 
@@ -79,16 +79,18 @@ pub fn run(global: &Global, args: &InferArgs) -> Result<()> {
     if let Some(a) = args.alpha {
         overrides.push(format!("inference.alpha={a}"));
     }
-    let config = super::train::apply_overrides(&saved, &overrides)?;
+    let config = bpdl::config::resolve_on(&saved, &overrides)?;
     let data = common::load_dataset(global, config.data.dataset)?;
     let split = args.split.pick(&data).head(args.limit);
     let params = config.inference;
     let seed = global.seed.unwrap_or(config.seed);
     let mut rng = bpdl::rng::Seed(seed).stream("infer");
+    let split_name = serde_json::to_string(&args.split)?
+        .trim_matches('"')
+        .to_string();
     let spinner = common::spinner(&format!(
-        "inference on {} {} images, {} iterations",
+        "inference on {} {split_name} images, {} iterations",
         split.len(),
-        serde_json::to_string(&args.split)?.trim_matches('"'),
         args.steps
     ));
     let curve = dev.install(|| {
@@ -109,15 +111,8 @@ pub fn run(global: &Global, args: &InferArgs) -> Result<()> {
         alpha: params.alpha,
         curve: &curve,
     };
-    // for this command the global --out names the JSON file
-    let out = global.out.clone().unwrap_or_else(|| {
-        args.run.join(format!(
-            "inference_{}.json",
-            serde_json::to_string(&args.split)
-                .unwrap_or_default()
-                .trim_matches('"')
-        ))
-    });
+    let dir = global.out.clone().unwrap_or_else(|| args.run.clone());
+    let out = dir.join(format!("inference_{split_name}.json"));
     bpdl::run::write_json(&out, &report).with_context(|| format!("writing {}", out.display()))?;
     let last = curve.steps;
     println!(

@@ -1,11 +1,11 @@
-//! Typed TOML configuration: defaults in code, a file on top, `--set key=value` on top of that,
+//! Typed TOML configuration: defaults in code, a file on top, `key=value` overrides on top of that,
 //! validated once.
 //!
 //! [`resolve`] starts from `T::default()` ([`resolve_from`] and [`resolve_on`] from any base)
 //! serialised to a TOML value tree, merges the file's tables
 //! into it (arrays are replaced whole), applies each override at its dotted key
 //! (`inference.steps=20`, `model.layers[1].size=200`), and only then deserialises into `T`
-//! with unknown keys denied, so a typo is an error naming the key, in a file or in `--set`.
+//! with unknown keys denied, so a typo is an error naming the key, in a file or in an override.
 //! Finally [`Validate::validate`] checks the ranges and names the key of any value out of range.
 
 mod experiment;
@@ -101,6 +101,51 @@ where
     T: Serialize + DeserializeOwned + Validate,
 {
     resolve_from(base, None, overrides)
+}
+
+/// Every combination of sweep axes and variants, as override lists. An axis is
+/// `KEY=V1,V2,...` (a list value writes `;` between its elements); a variant is one run's
+/// overrides separated by spaces. Each combination takes one value of every axis (in order),
+/// then one variant's overrides when there are variants.
+///
+/// ```
+/// let c = bpdl::config::combinations(
+///     &["learning.lr=0.1,0.2".into()],
+///     &["seed=1 train.epochs=2".into(), "seed=2".into()],
+/// ).unwrap();
+/// assert_eq!(c.len(), 4);
+/// assert_eq!(c[1], ["learning.lr=0.1", "seed=2"]);
+/// ```
+pub fn combinations(axes: &[String], variants: &[String]) -> Result<Vec<Vec<String>>> {
+    let mut combos: Vec<Vec<String>> = vec![Vec::new()];
+    for axis in axes {
+        let (key, values) = axis
+            .split_once('=')
+            .ok_or_else(|| Error::Usage(format!("sweep axis `{axis}`: expected KEY=V1,V2,...")))?;
+        combos = combos
+            .into_iter()
+            .flat_map(|c| {
+                values.split(',').map(move |v| {
+                    let mut c = c.clone();
+                    c.push(format!("{}={}", key.trim(), v.replace(';', ",")));
+                    c
+                })
+            })
+            .collect();
+    }
+    if !variants.is_empty() {
+        combos = combos
+            .into_iter()
+            .flat_map(|c| {
+                variants.iter().map(move |v| {
+                    let mut c = c.clone();
+                    c.extend(v.split_whitespace().map(str::to_string));
+                    c
+                })
+            })
+            .collect();
+    }
+    Ok(combos)
 }
 
 /// Parses and validates a `T` from TOML text, with `T::default()` under it.

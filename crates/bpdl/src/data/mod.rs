@@ -2,6 +2,7 @@
 //! ([`mnist`]) and seeded minibatches ([`batches`]).
 
 pub mod batches;
+pub mod check;
 pub mod idx;
 pub mod mnist;
 

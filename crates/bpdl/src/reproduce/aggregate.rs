@@ -233,19 +233,29 @@ pub fn aggregate(seeds: Vec<SeedResult>, ctx: RunContext) -> Result<Results> {
             samples: pick(&evals[0]).samples,
         }
     };
-    let other = evals
-        .iter()
-        .all(|e| e.parzen.generate_other_prior.is_some() && e.parzen.ancestral_other_prior.is_some());
+    let other = evals.iter().all(|e| {
+        e.parzen.generate_other_prior.is_some() && e.parzen.ancestral_other_prior.is_some()
+    });
     let parzen = ParzenHeadlines {
         generate: headline(&|e| &e.parzen.generate),
         ancestral: headline(&|e| &e.parzen.ancestral),
         joint_dae: headline(&|e| &e.parzen.joint_dae),
         training_images: headline(&|e| &e.parzen.training_images),
         generate_other_prior: other.then(|| {
-            headline(&|e| e.parzen.generate_other_prior.as_ref().unwrap_or(&e.parzen.generate))
+            headline(&|e| {
+                e.parzen
+                    .generate_other_prior
+                    .as_ref()
+                    .unwrap_or(&e.parzen.generate)
+            })
         }),
         ancestral_other_prior: other.then(|| {
-            headline(&|e| e.parzen.ancestral_other_prior.as_ref().unwrap_or(&e.parzen.ancestral))
+            headline(&|e| {
+                e.parzen
+                    .ancestral_other_prior
+                    .as_ref()
+                    .unwrap_or(&e.parzen.ancestral)
+            })
         }),
     };
     let inference = |pick: fn(&Evaluation) -> &InferenceSummary, alpha: f32| {

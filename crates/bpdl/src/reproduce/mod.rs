@@ -10,6 +10,7 @@
 //! | [`aggregate`] | the typed across-seed [`Results`] (`results.json`) |
 //! | `report` | the report text and verdicts (feature `report`) |
 //! | `figures` | Figs. 1, 3, 4, 5 (feature `report`) |
+//! | [`stdp`] | the output files of the STDP experiment (Fig. 1) |
 
 pub mod aggregate;
 pub mod evaluate;
@@ -18,6 +19,7 @@ pub mod figures;
 pub mod paper;
 #[cfg(feature = "report")]
 pub mod report;
+pub mod stdp;
 
 pub use aggregate::{Results, SeedResult, aggregate};
 pub use evaluate::{
@@ -99,14 +101,8 @@ pub fn reproduce(
             }
             None => {
                 let dir = out.join(format!("train-seed{}", config.seed));
-                let trained = run::train_in_dir(
-                    dev,
-                    &config,
-                    data,
-                    &dir,
-                    &plan.provenance,
-                    &mut *observer,
-                )?;
+                let trained =
+                    run::train_in_dir(dev, &config, data, &dir, &plan.provenance, &mut *observer)?;
                 let seconds = if trained.seconds > 0.0 {
                     trained.seconds
                 } else {
@@ -118,15 +114,8 @@ pub fn reproduce(
         let t = Instant::now();
         let seed = config.seed;
         let mut stage = |what: &str| observer.stage(seed, what);
-        let (evaluation, artifacts) = evaluate(
-            dev,
-            &model,
-            &config,
-            data,
-            &plan.options,
-            seed,
-            &mut stage,
-        )?;
+        let (evaluation, artifacts) =
+            evaluate(dev, &model, &config, data, &plan.options, seed, &mut stage)?;
         observer.seed_done(seed, &evaluation);
         seeds.push(SeedResult {
             seed,

@@ -93,7 +93,10 @@ pub fn train_in_dir(
         (TrainState::new(config, data.pixels()), run_dir, None)
     };
     if state.epochs_done >= config.train.epochs && train::prior_fits(&state.model, config) {
-        return Ok(Trained { state, seconds: 0.0 });
+        return Ok(Trained {
+            state,
+            seconds: 0.0,
+        });
     }
     observer.starting(&TrainPlan {
         dir: dir.to_path_buf(),

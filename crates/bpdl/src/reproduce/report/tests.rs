@@ -124,10 +124,19 @@ fn fixture() -> Results {
 #[test]
 fn the_table_prints_each_measured_score_beside_the_papers() {
     let md = report(&fixture()).markdown();
-    assert!(md.contains("| GENERATE (Algorithm 2) | 236 | 230.4 ± 1.5, σ = 0.200 |"), "{md}");
-    assert!(md.contains("| Ancestral sampling, same model | 126 | 150.2 ± 2.0, σ = 0.200 |"), "{md}");
+    assert!(
+        md.contains("| GENERATE (Algorithm 2) | 236 | 230.4 ± 1.5, σ = 0.200 |"),
+        "{md}"
+    );
+    assert!(
+        md.contains("| Ancestral sampling, same model | 126 | 150.2 ± 2.0, σ = 0.200 |"),
+        "{md}"
+    );
     // gap 80.2: positive, written with its sign, against the paper's +110
-    assert!(md.contains("GENERATE − ancestral: +80.2 nats (paper +110)"), "{md}");
+    assert!(
+        md.contains("GENERATE − ancestral: +80.2 nats (paper +110)"),
+        "{md}"
+    );
 }
 
 #[test]
@@ -136,7 +145,10 @@ fn captions_follow_the_configuration_and_the_measured_curve() {
     assert!(md.contains("7 rounds of INFERENCE (α = 0.3)"), "{md}");
     // four MSE values: the start and three iterations
     assert!(md.contains("3 encode/decode iterations"), "{md}");
-    assert!(md.contains("0.3300 (noise) → 0.1000 after the first iteration → 0.0500"), "{md}");
+    assert!(
+        md.contains("0.3300 (noise) → 0.1000 after the first iteration → 0.0500"),
+        "{md}"
+    );
     assert!(md.contains("τ₊ = 17.5 ms, τ₋ = 30.3 ms"), "{md}");
     assert!(md.contains("STDP simulation: 12 s"), "{md}");
 }
@@ -144,7 +156,11 @@ fn captions_follow_the_configuration_and_the_measured_curve() {
 #[test]
 fn the_other_prior_paragraph_appears_only_when_measured() {
     let mut r = fixture();
-    assert!(!report(&r).markdown().contains("The same trained model with a"));
+    assert!(
+        !report(&r)
+            .markdown()
+            .contains("The same trained model with a")
+    );
     r.parzen.generate_other_prior = Some(headline(233.0, 1.0));
     r.parzen.ancestral_other_prior = Some(headline(200.0, 1.0));
     let md = report(&r).markdown();
@@ -162,7 +178,10 @@ fn the_parzen_verdict_compares_with_the_paper_and_the_gan() {
     assert!(verdict(230.0, 50.0).starts_with("GENERATE is 6 nats below the paper's 236 but"));
     // below the GAN; the gap short of 110 by 60
     let v = verdict(200.0, 50.0);
-    assert!(v.contains("falls short of the paper's 236 by 36 nats"), "{v}");
+    assert!(
+        v.contains("falls short of the paper's 236 by 36 nats"),
+        "{v}"
+    );
     assert!(v.contains("smaller than the paper's by 60 nats"), "{v}");
 }
 
