@@ -6,33 +6,11 @@ use std::path::PathBuf;
 use anyhow::{Context, Result};
 use bpdl::Device;
 use bpdl::checkpoint;
-use bpdl::data::Split;
+use bpdl::data::SplitName;
 use serde::Serialize;
 
 use crate::Global;
 use crate::common;
-
-/// Which split of the dataset.
-#[derive(Debug, Clone, Copy, clap::ValueEnum, Serialize)]
-#[serde(rename_all = "lowercase")]
-pub enum SplitName {
-    /// The first 50,000 training images.
-    Train,
-    /// The last 10,000 training images.
-    Validation,
-    /// The 10,000 test images.
-    Test,
-}
-
-impl SplitName {
-    pub fn pick(self, data: &bpdl::data::Mnist) -> &Split {
-        match self {
-            Self::Train => &data.train,
-            Self::Validation => &data.validation,
-            Self::Test => &data.test,
-        }
-    }
-}
 
 #[derive(Debug, clap::Args)]
 pub struct InferArgs {
@@ -40,7 +18,7 @@ pub struct InferArgs {
     #[arg(long, value_name = "DIR")]
     pub run: PathBuf,
     /// The split to infer.
-    #[arg(long, value_enum, default_value = "test")]
+    #[arg(long, default_value = "test")]
     pub split: SplitName,
     /// Inference iterations (the paper's Fig. 4 shows 20).
     #[arg(long, default_value_t = 20)]
@@ -81,13 +59,11 @@ pub fn run(global: &Global, args: &InferArgs) -> Result<()> {
     }
     let config = bpdl::config::resolve_on(&saved, &overrides)?;
     let data = common::load_dataset(global, config.data.dataset)?;
-    let split = args.split.pick(&data).head(args.limit);
+    let split = data.split(args.split).head(args.limit);
     let params = config.inference;
     let seed = global.seed.unwrap_or(config.seed);
     let mut rng = bpdl::rng::Seed(seed).stream("infer");
-    let split_name = serde_json::to_string(&args.split)?
-        .trim_matches('"')
-        .to_string();
+    let split_name = args.split.name();
     let spinner = common::spinner(&format!(
         "inference on {} {split_name} images, {} iterations",
         split.len(),

@@ -3,14 +3,8 @@
 //! Folders are reused, so an interrupted sweep continues where it stopped.
 
 use anyhow::Result;
-use bpdl::config::PriorCovariance;
-use bpdl::eval::parzen::ParzenScore;
-use bpdl::model::GenerativeModel;
-use bpdl::reproduce::evaluate::{ParzenSets, score_sampler, with_prior};
-use bpdl::rng::Seed;
-use bpdl::sampling::Method;
+use bpdl::reproduce::sweep::{Scored, SweepLine, score_model};
 use bpdl::{Config, Device};
-use serde::Serialize;
 
 use crate::Global;
 use crate::commands::train::Progress;
@@ -41,33 +35,6 @@ pub struct SweepArgs {
     pub full_prior: bool,
 }
 
-/// Test score of a sampler and the best mean validation log-likelihood of the σ search (what
-/// settings should be chosen by).
-#[derive(Debug, Clone, Copy, Serialize)]
-struct Scored {
-    #[serde(flatten)]
-    test: ParzenScore,
-    validation: f64,
-}
-
-#[derive(Default, Serialize)]
-struct Line {
-    run: String,
-    overrides: Vec<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    generate: Option<Scored>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    ancestral: Option<Scored>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    generate_full_prior: Option<Scored>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    ancestral_full_prior: Option<Scored>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    error: Option<String>,
-    train_seconds: f64,
-    final_epoch: Option<bpdl::train::EpochMetrics>,
-}
-
 pub fn run(global: &Global, args: &SweepArgs) -> Result<()> {
     let dev = Device::cpu(global.threads)?;
     let out = common::out_dir(global, "runs/sweep");
@@ -89,20 +56,15 @@ pub fn run(global: &Global, args: &SweepArgs) -> Result<()> {
         &(header + &bpdl::config::to_toml_string(&base)?),
         &info,
     )?;
-    let validation = data.validation.head(1000);
-    let sets = ParzenSets {
-        validation: validation.images.view(),
-        test: data.test.images.view(),
-    };
     let mut results = Vec::new();
     for (i, (combo, config)) in combos.iter().zip(&configs).enumerate() {
         let name = format!("{:02}-{}", i + 1, slug(&combo.join(",")));
         let dir = out.join(&name);
         eprintln!("[{}/{}] {}", i + 1, combos.len(), combo.join(" "));
-        let mut line = Line {
+        let mut line = SweepLine {
             run: name,
             overrides: combo.clone(),
-            ..Line::default()
+            ..SweepLine::default()
         };
         let prov = common::provenance();
         match bpdl::run::train_in_dir(&dev, config, &data, &dir, &prov, &mut Progress::default()) {
@@ -114,44 +76,13 @@ pub fn run(global: &Global, args: &SweepArgs) -> Result<()> {
             Ok(trained) => {
                 line.train_seconds = trained.seconds;
                 let samples = args.samples.unwrap_or(config.generate.samples);
-                let score = |model: &GenerativeModel, method| -> Result<Scored> {
-                    let seed = Seed(config.seed);
-                    let (s, _) = score_sampler(&dev, model, config, method, samples, seed, &sets)?;
-                    let validation = s
-                        .validation_curve
-                        .iter()
-                        .map(|c| c.1)
-                        .fold(f64::NEG_INFINITY, f64::max);
-                    Ok(Scored {
-                        test: s.score,
-                        validation,
-                    })
-                };
                 let model = &trained.state.model;
-                let (g, a) = (
-                    score(model, Method::Generate)?,
-                    score(model, Method::Ancestral)?,
-                );
-                print_scores("", &g, &a);
-                (line.generate, line.ancestral) = (Some(g), Some(a));
-                if args.full_prior {
-                    let images = data.train.head(config.data.train_limit).images;
-                    let mut rng = Seed(config.seed).stream("full-prior");
-                    let full = with_prior(
-                        &dev,
-                        model,
-                        config,
-                        images.view(),
-                        PriorCovariance::Full,
-                        &mut rng,
-                    )?;
-                    let (g, a) = (
-                        score(&full, Method::Generate)?,
-                        score(&full, Method::Ancestral)?,
-                    );
-                    print_scores("full-covariance prior: ", &g, &a);
-                    (line.generate_full_prior, line.ancestral_full_prior) = (Some(g), Some(a));
+                let s = score_model(&dev, &data, config, model, samples, args.full_prior)?;
+                print_scores("", &s.generate, &s.ancestral);
+                if let (Some(g), Some(a)) = (&s.generate_full_prior, &s.ancestral_full_prior) {
+                    print_scores("full-covariance prior: ", g, a);
                 }
+                line.scores = Some(s);
             }
         }
         line.final_epoch = bpdl::run::read_metrics(&dir)
@@ -161,7 +92,10 @@ pub fn run(global: &Global, args: &SweepArgs) -> Result<()> {
         results.push(line);
     }
     // ranked by the validation score (the test score is reported, never used to choose)
-    let key = |l: &Line| l.generate.map_or(f64::NEG_INFINITY, |g| g.validation);
+    let key = |l: &SweepLine| {
+        l.scores
+            .map_or(f64::NEG_INFINITY, |s| s.generate.validation)
+    };
     results.sort_by(|a, b| key(b).total_cmp(&key(a)));
     println!(
         "{:>10} {:>9} {:>9}  run (test Parzen LL; ranked by GENERATE's validation score)",
@@ -169,12 +103,12 @@ pub fn run(global: &Global, args: &SweepArgs) -> Result<()> {
     );
     for r in &results {
         let o = r.overrides.join(" ");
-        match (r.generate, r.ancestral) {
-            (Some(g), Some(a)) => println!(
+        match r.scores {
+            Some(s) => println!(
                 "{:>10.1} {:>9.1} {:>9.1}  {o}",
-                g.validation, g.test.mean, a.test.mean
+                s.generate.validation, s.generate.test.mean, s.ancestral.test.mean
             ),
-            _ => println!("{:>10} {:>9} {:>9}  {o} (diverged)", "—", "—", "—"),
+            None => println!("{:>10} {:>9} {:>9}  {o} (diverged)", "—", "—", "—"),
         }
     }
     Ok(())

@@ -33,7 +33,7 @@ pub fn run(global: &Global, args: &TrainArgs) -> Result<()> {
         }
         None => {
             let config = args.config.resolve(global, &[], &[])?;
-            let default = format!("runs/train-{}", common::timestamp());
+            let default = format!("runs/train-{}", bpdl::run::timestamp());
             let out = common::out_dir(global, &default);
             if out.join(checkpoint::FILE_NAME).exists() {
                 bail!(

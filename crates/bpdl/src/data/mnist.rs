@@ -277,10 +277,56 @@ pub struct Mnist {
     pub image_shape: (usize, usize),
 }
 
+/// One of the three splits of a [`Mnist`] (`train`, `validation`, `test`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum SplitName {
+    /// The first 50,000 training images.
+    Train,
+    /// The last 10,000 training images.
+    Validation,
+    /// The 10,000 test images.
+    Test,
+}
+
+impl SplitName {
+    /// The name in files and messages.
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Train => "train",
+            Self::Validation => "validation",
+            Self::Test => "test",
+        }
+    }
+}
+
+impl std::str::FromStr for SplitName {
+    type Err = Error;
+    fn from_str(s: &str) -> Result<Self> {
+        match s {
+            "train" => Ok(Self::Train),
+            "validation" => Ok(Self::Validation),
+            "test" => Ok(Self::Test),
+            _ => Err(Error::Usage(format!(
+                "unknown split `{s}`: use train, validation or test"
+            ))),
+        }
+    }
+}
+
 /// Number of training images held out as the validation split in the standard protocol.
 pub const VALIDATION_COUNT: usize = 10_000;
 
 impl Mnist {
+    /// The split called `name`.
+    pub fn split(&self, name: SplitName) -> &Split {
+        match name {
+            SplitName::Train => &self.train,
+            SplitName::Validation => &self.validation,
+            SplitName::Test => &self.test,
+        }
+    }
+
     /// Loads `dataset` from `dir` with the standard split (last 10,000 training images =
     /// validation).
     pub fn load(dataset: Dataset, dir: &Path) -> Result<Self> {

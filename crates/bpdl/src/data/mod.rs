@@ -6,4 +6,4 @@ pub mod check;
 pub mod idx;
 pub mod mnist;
 
-pub use mnist::{Dataset, Mnist, Split};
+pub use mnist::{Dataset, Mnist, Split, SplitName};

@@ -11,6 +11,7 @@
 //! | `report` | the report text and verdicts (feature `report`) |
 //! | `figures` | Figs. 1, 3, 4, 5 (feature `report`) |
 //! | [`stdp`] | the output files of the STDP experiment (Fig. 1) |
+//! | [`sweep`] | scoring one model of a sweep (`sweep.jsonl`) |
 
 pub mod aggregate;
 pub mod evaluate;
@@ -20,6 +21,7 @@ pub mod paper;
 #[cfg(feature = "report")]
 pub mod report;
 pub mod stdp;
+pub mod sweep;
 
 pub use aggregate::{Results, SeedResult, aggregate};
 pub use evaluate::{
