@@ -115,7 +115,10 @@ pub fn hint(e: &anyhow::Error) -> Option<&'static str> {
         E::Usage(m) if m.contains("top prior") => {
             Some("finish the run's training with `bpdl train --resume DIR`")
         }
-        E::Io { .. } => Some("check the path, or choose another --out"),
+        E::Io {
+            action: "creating the output folder",
+            ..
+        } => Some("choose another --out"),
         _ => None,
     }
 }

@@ -68,10 +68,12 @@ pub fn run(global: &Global, args: &TrainArgs) -> Result<()> {
 #[derive(Default)]
 pub struct Progress {
     bar: Option<ProgressBar>,
+    epochs: usize,
 }
 
 impl RunObserver for Progress {
     fn starting(&mut self, p: &TrainPlan) {
+        self.epochs = p.epochs;
         if let Some(done) = p.resumed_after {
             eprintln!(
                 "resuming {} after epoch {done} of {}",
@@ -104,7 +106,7 @@ impl RunObserver for Progress {
                 total as u64,
                 "{prefix} [{bar:20}] {pos}/{len} {msg} ({eta})",
             );
-            b.set_prefix(format!("epoch {epoch}"));
+            b.set_prefix(format!("epoch {epoch}/{}", self.epochs));
             b
         });
         bar.set_position(done as u64);

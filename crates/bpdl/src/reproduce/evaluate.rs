@@ -1,6 +1,6 @@
 //! The paper's evaluation (§8, Figs. 3–5) of one trained model, as data: Parzen scores of the
 //! three samplers (with the training images as a reference ceiling), the inference curve of
-//! Fig. 4 and the in-painting curve of Fig. 5. [`super::aggregate`] combines it across seeds.
+//! Fig. 4 and the in-painting curve of Fig. 5. [`super::aggregate()`] combines it across seeds.
 //!
 //! [`score_sampler`] and [`with_prior`] ("fit another top prior, then sample and score") are
 //! shared with the sweep.

@@ -5,9 +5,9 @@
 //!
 //! | file | what it holds |
 //! |---|---|
-//! | [`evaluate`] | one model's Parzen table, Fig. 4 curves, Fig. 5 in-painting |
+//! | [`mod@evaluate`] | one model's Parzen table, Fig. 4 curves, Fig. 5 in-painting |
 //! | [`paper`] | the paper's reference numbers |
-//! | [`aggregate`] | the typed across-seed [`Results`] (`results.json`) |
+//! | [`mod@aggregate`] | the typed across-seed [`Results`] (`results.json`) |
 //! | `report` | the report text and verdicts (feature `report`) |
 //! | `figures` | Figs. 1, 3, 4, 5 (feature `report`) |
 //! | [`stdp`] | the output files of the STDP experiment (Fig. 1) |
