@@ -311,3 +311,139 @@ pub fn aggregate(seeds: Vec<SeedResult>, ctx: RunContext) -> Result<Results> {
         per_seed: evals,
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::eval::InferenceCurve;
+    use crate::eval::inpainting::Inpainting;
+    use crate::eval::parzen::ParzenScore;
+    use crate::reproduce::evaluate::{InpaintingSummary, ParzenTable};
+
+    fn score(mean: f64, se: f64) -> SamplerScore {
+        SamplerScore {
+            score: ParzenScore {
+                mean,
+                se,
+                sigma: 0.2,
+            },
+            samples: 100,
+            sample_seconds: 1.0,
+            parzen_seconds: 1.0,
+            validation_curve: vec![(0.2, mean)],
+        }
+    }
+
+    fn summary(first: f64, last: f64) -> InferenceSummary {
+        InferenceSummary {
+            log_pxh_first: first,
+            log_pxh_first_se: 1.0,
+            log_pxh_last: last,
+            log_pxh_last_se: 3.0,
+            curve: InferenceCurve {
+                examples: 10,
+                steps: 1,
+                log_pxh_mean: vec![first, last],
+                log_pxh_se: vec![1.0, 3.0],
+                log_px_given_h1_mean: vec![first, last],
+                example_curves: Vec::new(),
+                recon_mse: 0.0,
+                recon_mse_start: 0.0,
+            },
+        }
+    }
+
+    fn seed(seed: u64, generate: f64, se: f64) -> SeedResult {
+        SeedResult {
+            seed,
+            run: format!("train-seed{seed}"),
+            train_seconds: 10.0,
+            evaluation_seconds: 5.0,
+            evaluation: Evaluation {
+                parzen: ParzenTable {
+                    generate: score(generate, se),
+                    ancestral: score(100.0, 1.0),
+                    joint_dae: score(150.0, 1.0),
+                    training_images: score(240.0, 1.0),
+                    generate_other_prior: Some(score(generate + 1.0, se)),
+                    // only the second seed lacks it
+                    ancestral_other_prior: (seed == 1).then(|| score(101.0, 1.0)),
+                },
+                inference: summary(-20.0, -10.0 - seed as f64),
+                inference_generate_alpha: summary(-20.0, -30.0),
+                inpainting: InpaintingSummary {
+                    mse_first: 0.3,
+                    mse_last: 0.1 * seed as f64,
+                    detail: Inpainting {
+                        examples: 10,
+                        missing_fraction: 0.5,
+                        mse_missing: vec![0.3, 0.1 * seed as f64],
+                    },
+                },
+            },
+        }
+    }
+
+    fn context() -> RunContext {
+        RunContext {
+            config: Config::default(),
+            quick: true,
+            reused_run: false,
+            stdp: StdpSummary {
+                tau_plus_ms: None,
+                tau_minus_ms: None,
+                a_plus: None,
+                a_minus: None,
+                correlation_with_bi_poo: None,
+                delta_rule: serde_json::from_value(serde_json::json!({
+                    "w_least_squares": [], "w_spiking": [], "w_rate": [], "w_true": [],
+                    "relative_error_spiking": 0.0, "relative_error_rate": 0.0,
+                    "weight_error_spiking": 0.0, "mse_least_squares": 0.0, "mse_spiking": 0.0,
+                    "mse_initial": 0.0, "effective_learning_rate": 0.0, "presentations": 0,
+                    "steps": 0
+                }))
+                .unwrap(),
+                seconds: 7.0,
+            },
+            total_seconds: 40.0,
+            machine: "m".into(),
+            threads: 2,
+            provenance: Provenance {
+                bpdl_version: "0".into(),
+                git_commit: "x".into(),
+                command: "c".into(),
+            },
+        }
+    }
+
+    /// Seeds scoring 230 and 234: mean 232, sd √8 (n − 1 = 1); the per-seed s.e. 1 and 3
+    /// average to 2; the first seed's curve is kept; a prior measured by only some seeds is
+    /// left out rather than averaged over fewer seeds.
+    #[test]
+    fn two_seeds_give_the_mean_the_sample_sd_and_the_average_se() {
+        let r = aggregate(vec![seed(1, 230.0, 1.0), seed(2, 234.0, 3.0)], context()).unwrap();
+        assert_eq!(r.schema_version, SCHEMA_VERSION);
+        assert_eq!(r.parzen.generate.mean, 232.0);
+        assert_eq!(r.parzen.generate.se, 2.0);
+        assert!((r.parzen.generate.sd_across_seeds.unwrap() - 8f64.sqrt()).abs() < 1e-12);
+        assert_eq!(r.parzen.ancestral.sd_across_seeds, Some(0.0));
+        assert!(
+            r.parzen.generate_other_prior.is_some() == r.parzen.ancestral_other_prior.is_some()
+        );
+        assert!(r.parzen.ancestral_other_prior.is_none());
+        // log p after inference: −11 and −12
+        assert_eq!(r.inference.log_pxh_last, -11.5);
+        assert_eq!(r.inference.first_seed.log_pxh_last, -11.0);
+        assert!((r.inpainting.mse_last - 0.15).abs() < 1e-12);
+        assert_eq!(r.timings.stdp_seconds, 7.0);
+        assert_eq!(r.seeds, vec![1, 2]);
+        // written and read back unchanged
+        let back: Results = serde_json::from_str(&serde_json::to_string(&r).unwrap()).unwrap();
+        assert_eq!(back, r);
+    }
+
+    #[test]
+    fn no_seed_is_an_error_not_a_panic() {
+        assert!(aggregate(Vec::new(), context()).is_err());
+    }
+}

@@ -185,3 +185,32 @@ impl TrainObserver for Saving<'_> {
         self.save(state)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A resumed run that silently changed its seed or model would no longer be the run its
+    /// folder claims to be; each identity key must be refused by name.
+    #[test]
+    fn a_changed_identity_key_is_refused_by_name_and_a_longer_schedule_is_not() {
+        let saved = Config::default();
+        let ckpt = Path::new("run/checkpoint.safetensors");
+        let mut longer = saved.clone();
+        longer.train.epochs += 5;
+        assert!(check_resumable(ckpt, &longer, &saved).is_ok());
+        let mut seed = saved.clone();
+        seed.seed += 1;
+        let mut model = saved.clone();
+        model.model.layers[0].size += 1;
+        for (changed, key) in [(seed, "seed"), (model, "model")] {
+            match check_resumable(ckpt, &changed, &saved) {
+                Err(Error::Config { key: k, message }) => {
+                    assert_eq!(k, key);
+                    assert!(message.contains("run/checkpoint.safetensors"), "{message}");
+                }
+                other => panic!("{key}: expected a config error, got {other:?}"),
+            }
+        }
+    }
+}
