@@ -1,12 +1,10 @@
-//! What the subcommands share: the config options, provenance, progress bars, data loading with
-//! automatic fetch, and the hints added to library errors when they are printed.
+//! What the subcommands share: the config options, provenance, data loading with automatic
+//! fetch, and the hints added to library errors when they are printed.
 
-use std::io::IsTerminal;
 use std::path::PathBuf;
 
 use anyhow::{Context, Result};
 use bpdl::data::{Dataset, Mnist, mnist};
-use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
 use crate::Global;
 
@@ -51,30 +49,6 @@ pub fn provenance() -> bpdl::run::Provenance {
     }
 }
 
-fn hidden_unless_terminal(bar: ProgressBar) -> ProgressBar {
-    if !std::io::stdout().is_terminal() {
-        bar.set_draw_target(ProgressDrawTarget::hidden());
-    }
-    bar
-}
-
-/// A progress bar of `len` steps, drawn on stderr only when stdout is a terminal.
-pub fn progress(len: u64, template: &str) -> ProgressBar {
-    let bar = hidden_unless_terminal(ProgressBar::new(len));
-    if let Ok(style) = ProgressStyle::with_template(template) {
-        bar.set_style(style.progress_chars("=> "));
-    }
-    bar
-}
-
-/// An indeterminate spinner with a message (hidden when stdout is not a terminal).
-pub fn spinner(message: &str) -> ProgressBar {
-    let bar = hidden_unless_terminal(ProgressBar::new_spinner());
-    bar.set_message(message.to_string());
-    bar.enable_steady_tick(std::time::Duration::from_millis(120));
-    bar
-}
-
 /// Loads a dataset (`--data-dir`, `$BPDL_DATA_DIR`, `./data/<name>`); if its files are missing
 /// and `--offline` is not given, fetches them first (saying so on stderr).
 pub fn load_dataset(global: &Global, dataset: Dataset) -> Result<Mnist> {
@@ -90,7 +64,7 @@ pub fn load_dataset(global: &Global, dataset: Dataset) -> Result<Mnist> {
         );
         crate::download::fetch(dataset, &dir)?;
     }
-    let spinner = spinner(&format!("reading {dataset} from {}", dir.display()));
+    let spinner = crate::progress::spinner(&format!("reading {dataset} from {}", dir.display()));
     let data = Mnist::load(dataset, &dir)?;
     spinner.finish_and_clear();
     Ok(data)

@@ -60,7 +60,7 @@ pub fn fetch(dataset: Dataset, dir: &Path) -> Result<()> {
 fn download(agent: &ureq::Agent, url: &str) -> Result<Vec<u8>> {
     let mut response = agent.get(url).call()?;
     let len = response.body().content_length().unwrap_or(0);
-    let bar = crate::common::progress(
+    let bar = crate::progress::progress(
         len,
         "{msg} [{bar:30}] {bytes}/{total_bytes} ({bytes_per_sec})",
     );

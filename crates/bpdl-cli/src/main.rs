@@ -3,6 +3,7 @@
 mod commands;
 mod common;
 mod download;
+mod progress;
 
 use std::path::PathBuf;
 

@@ -18,7 +18,7 @@ pub struct BenchArgs {
 
 pub fn run(global: &Global, args: &BenchArgs) -> Result<()> {
     let dev = Device::cpu(global.threads)?;
-    let spinner = crate::common::spinner("benchmarking");
+    let spinner = crate::progress::spinner("benchmarking");
     let r = bpdl::bench::run(&dev, args.seconds)?;
     spinner.finish_and_clear();
     if args.json {

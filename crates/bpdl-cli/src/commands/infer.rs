@@ -64,7 +64,7 @@ pub fn run(global: &Global, args: &InferArgs) -> Result<()> {
     let seed = global.seed.unwrap_or(config.seed);
     let mut rng = bpdl::rng::Seed(seed).stream("infer");
     let split_name = args.split.name();
-    let spinner = common::spinner(&format!(
+    let spinner = crate::progress::spinner(&format!(
         "inference on {} {split_name} images, {} iterations",
         split.len(),
         args.steps

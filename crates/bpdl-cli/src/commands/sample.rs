@@ -11,7 +11,6 @@ use bpdl::tensor_file::TensorWriter;
 use bpdl::{Device, Matrix, checkpoint};
 
 use crate::Global;
-use crate::common;
 
 #[derive(Debug, clap::Args)]
 pub struct SampleArgs {
@@ -37,7 +36,7 @@ pub fn run(global: &Global, args: &SampleArgs) -> Result<()> {
     let n = args.n.unwrap_or(config.generate.samples);
     let dir = global.out.clone().unwrap_or_else(|| args.run.clone());
     let out = dir.join(format!("samples_{}.safetensors", args.method.name()));
-    let spinner = common::spinner(&format!("{} {} samples", n, args.method.name()));
+    let spinner = crate::progress::spinner(&format!("{} {} samples", n, args.method.name()));
     let started = std::time::Instant::now();
     let mut rng = bpdl::rng::Seed(seed).stream(&sampling::stream_name(args.method));
     let samples =

@@ -26,7 +26,7 @@ pub fn run(global: &Global, args: &StdpArgs) -> Result<()> {
     let info = RunInfo::new(common::provenance(), cfg.seed, device.threads());
     RunDir::create(&out, &bpdl::config::to_toml_string(&cfg)?, &info)?;
 
-    let spinner = common::spinner(&format!("simulating {} trials", cfg.protocol.trials));
+    let spinner = crate::progress::spinner(&format!("simulating {} trials", cfg.protocol.trials));
     let start = Instant::now();
     let report = device.install(|| bpdl::spiking::run(&cfg))?;
     let seconds = start.elapsed().as_secs_f64();

@@ -102,7 +102,7 @@ impl RunObserver for Progress {
         m: &dyn Fn() -> EpochMetrics,
     ) {
         let bar = self.bar.get_or_insert_with(|| {
-            let b = common::progress(
+            let b = crate::progress::progress(
                 total as u64,
                 "{prefix} [{bar:20}] {pos}/{len} {msg} ({eta})",
             );
