@@ -1,13 +1,44 @@
-//! What the subcommands share: provenance, progress bars, data loading with automatic fetch.
+//! What the subcommands share: the config options, provenance, data loading with automatic
+//! fetch, and the hints added to library errors when they are printed.
 
-use std::io::IsTerminal;
 use std::path::PathBuf;
 
 use anyhow::{Context, Result};
 use bpdl::data::{Dataset, Mnist, mnist};
-use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
 use crate::Global;
+
+/// `--config` and `--set`, for every command that takes a config.
+#[derive(Debug, Clone, clap::Args)]
+pub struct ConfigArgs {
+    /// TOML config file (defaults otherwise).
+    #[arg(long)]
+    pub config: Option<PathBuf>,
+    /// Override a config key, e.g. --set train.epochs=5 (repeatable).
+    #[arg(long = "set", value_name = "KEY=VALUE")]
+    pub set: Vec<String>,
+}
+
+impl ConfigArgs {
+    /// `--set`, then `--seed` as `seed=N`.
+    pub fn overrides(&self, global: &Global) -> Vec<String> {
+        let mut o = self.set.clone();
+        o.extend(global.seed.map(|s| format!("seed={s}")));
+        o
+    }
+
+    /// Defaults, `--config`, then the overrides `before`, `--set`, `after`, `--seed`.
+    pub fn resolve<T>(&self, global: &Global, before: &[String], after: &[String]) -> Result<T>
+    where
+        T: serde::Serialize + serde::de::DeserializeOwned + Default + bpdl::config::Validate,
+    {
+        let mut o = before.to_vec();
+        o.extend(self.set.iter().cloned());
+        o.extend(after.iter().cloned());
+        o.extend(global.seed.map(|s| format!("seed={s}")));
+        Ok(bpdl::config::resolve(self.config.as_deref(), &o)?)
+    }
+}
 
 /// Version, git commit and command line of this invocation.
 pub fn provenance() -> bpdl::run::Provenance {
@@ -18,49 +49,10 @@ pub fn provenance() -> bpdl::run::Provenance {
     }
 }
 
-/// The current UTC time as `YYYYmmdd-HHMMSS` (for default output folder names).
-pub fn timestamp() -> String {
-    let secs = bpdl::run::unix_now();
-    let (days, rem) = (secs / 86_400, secs % 86_400);
-    // civil-from-days (H. Hinnant's algorithm)
-    let z = days as i64 + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z - era * 146_097;
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = doy - (153 * mp + 2) / 5 + 1;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 };
-    let y = yoe + era * 400 + i64::from(m <= 2);
-    format!(
-        "{y:04}{m:02}{d:02}-{:02}{:02}{:02}",
-        rem / 3600,
-        rem % 3600 / 60,
-        rem % 60
-    )
-}
-
-/// A progress bar of `len` steps, drawn on stderr only when stdout is a terminal.
-pub fn progress(len: u64, template: &str) -> ProgressBar {
-    let bar = ProgressBar::new(len);
-    if !std::io::stdout().is_terminal() {
-        bar.set_draw_target(ProgressDrawTarget::hidden());
-    }
-    if let Ok(style) = ProgressStyle::with_template(template) {
-        bar.set_style(style.progress_chars("=> "));
-    }
-    bar
-}
-
-/// The folder a dataset is read from, following `--data-dir`, `$BPDL_DATA_DIR`, `./data/<name>`.
-pub fn data_dir(global: &Global, dataset: Dataset) -> PathBuf {
-    mnist::resolve_dir(dataset, global.data_dir.as_deref())
-}
-
-/// Loads a dataset; if its files are missing and `--offline` is not given, fetches them first
-/// (saying so on stderr).
+/// Loads a dataset (`--data-dir`, `$BPDL_DATA_DIR`, `./data/<name>`); if its files are missing
+/// and `--offline` is not given, fetches them first (saying so on stderr).
 pub fn load_dataset(global: &Global, dataset: Dataset) -> Result<Mnist> {
-    let dir = data_dir(global, dataset);
+    let dir = mnist::resolve_dir(dataset, global.data_dir.as_deref());
     if let Err(missing) = mnist::find_files(dataset, &dir) {
         if global.offline {
             return Err(missing).context("--offline: not downloading");
@@ -70,26 +62,37 @@ pub fn load_dataset(global: &Global, dataset: Dataset) -> Result<Mnist> {
              prevent this)",
             dir.display()
         );
-        crate::commands::data::fetch(dataset, &dir)?;
+        crate::download::fetch(dataset, &dir)?;
     }
-    let spinner = spinner(&format!("reading {dataset} from {}", dir.display()));
+    let spinner = crate::progress::spinner(&format!("reading {dataset} from {}", dir.display()));
     let data = Mnist::load(dataset, &dir)?;
     spinner.finish_and_clear();
     Ok(data)
 }
 
-/// An indeterminate spinner with a message (hidden when stdout is not a terminal).
-pub fn spinner(message: &str) -> ProgressBar {
-    let bar = ProgressBar::new_spinner();
-    if !std::io::stdout().is_terminal() {
-        bar.set_draw_target(ProgressDrawTarget::hidden());
-    }
-    bar.set_message(message.to_string());
-    bar.enable_steady_tick(std::time::Duration::from_millis(120));
-    bar
-}
-
 /// The output folder: `--out`, else `default`.
 pub fn out_dir(global: &Global, default: &str) -> PathBuf {
     global.out.clone().unwrap_or_else(|| PathBuf::from(default))
+}
+
+/// What to try for a library error, in terms of this tool's commands and flags.
+pub fn hint(e: &anyhow::Error) -> Option<&'static str> {
+    use bpdl::Error as E;
+    match e.chain().find_map(|c| c.downcast_ref::<bpdl::Error>())? {
+        E::BadMagic { .. } | E::BadLength { .. } | E::DataMissing(_) => Some(
+            "`bpdl data fetch` downloads the official files; --data-dir or BPDL_DATA_DIR points \
+             at a folder that has them",
+        ),
+        E::BadFile { path, .. } if path.extension().is_some_and(|x| x == "gz") => {
+            Some("`bpdl data fetch` downloads the official files again")
+        }
+        E::Usage(m) if m.contains("top prior") => {
+            Some("finish the run's training with `bpdl train --resume DIR`")
+        }
+        E::Io {
+            action: "creating the output folder",
+            ..
+        } => Some("choose another --out"),
+        _ => None,
+    }
 }

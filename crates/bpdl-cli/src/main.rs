@@ -2,6 +2,8 @@
 
 mod commands;
 mod common;
+mod download;
+mod progress;
 
 use std::path::PathBuf;
 
@@ -26,7 +28,7 @@ pub struct Global {
     /// Worker threads (0 = one per core).
     #[arg(long, global = true, default_value_t = 0)]
     pub threads: usize,
-    /// Output folder.
+    /// Output folder (every command writes its files inside it).
     #[arg(long, global = true)]
     pub out: Option<PathBuf>,
     /// Folder holding the dataset's four IDX files (else $BPDL_DATA_DIR, else ./data/<dataset>/).
@@ -82,6 +84,9 @@ fn main() -> std::process::ExitCode {
         Ok(()) => std::process::ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("error: {e:#}");
+            if let Some(hint) = common::hint(&e) {
+                eprintln!("hint: {hint}");
+            }
             std::process::ExitCode::FAILURE
         }
     }

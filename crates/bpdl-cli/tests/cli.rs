@@ -3,24 +3,17 @@
 
 mod common;
 
-use common::mnist_dir;
+use common::require_mnist;
 
-use std::process::{Command, Output};
+use std::process::Output;
 
 fn bpdl(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_bpdl"))
-        .args(args)
-        .env_remove("BPDL_DATA_DIR")
-        .output()
-        .expect("the bpdl binary runs")
+    common::bpdl(args, &[("BPDL_DATA_DIR", None)])
 }
 
 #[test]
 fn data_check_json_reports_the_standard_split_and_official_md5s() {
-    let Some(dir) = mnist_dir() else {
-        eprintln!("skipped: no MNIST folder (set BPDL_DATA_DIR)");
-        return;
-    };
+    let dir = require_mnist();
     let out = bpdl(&[
         "data",
         "check",

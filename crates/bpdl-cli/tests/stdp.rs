@@ -1,14 +1,13 @@
 //! `bpdl stdp` end to end: the files the issue promises exist and parse, a seed fixes them, and
 //! a typo in a setting is an error naming it (never a panic).
 
+mod common;
+
 use std::path::Path;
-use std::process::{Command, Output};
+use std::process::Output;
 
 fn bpdl(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_bpdl"))
-        .args(args)
-        .output()
-        .expect("the bpdl binary runs")
+    common::bpdl(args, &[])
 }
 
 const QUICK: [&str; 6] = [

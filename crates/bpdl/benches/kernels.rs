@@ -12,7 +12,7 @@ use rand::SeedableRng;
 use rand_distr::{Distribution, StandardNormal};
 
 use bpdl::backend::{PackedLayer, PackedRows, PackedWeights};
-use bpdl::bench::Workload;
+use bpdl::testing::Workload;
 use bpdl::{Activation, Device};
 
 fn random(rows: usize, cols: usize, seed: u64) -> Array2<f32> {

@@ -1,9 +1,7 @@
-//! Workloads for benchmarks (`bpdl bench`, the criterion benches): the paper's model on one
-//! minibatch, with the floating-point operation counts that turn times into GFLOP/s.
-//!
-//! FLOP are counted as 2·m·n·k per GEMM `[m, k]·[k, n]` (one multiply-add = 2 FLOP); the
-//! elementwise work (non-linearities, noise, updates) is not counted, so the ratio of a step's
-//! GFLOP/s to the GEMM's measures how much the rest costs.
+//! The measurement behind `bpdl bench` (feature `bench`): GEMM throughput on the shapes a
+//! training minibatch calls, a training minibatch, INFERENCE, GENERATE and the Parzen protocol,
+//! each turned into GFLOP/s with the counts of [`crate::flops`] and the calls recorded by
+//! [`crate::backend::shapes`]. Medians are [`crate::stats::median`].
 
 use std::time::Instant;
 
@@ -14,131 +12,14 @@ use serde::Serialize;
 use crate::activation::Activation;
 use crate::backend::shapes::{self, GemmShape};
 use crate::backend::{Device, Matrix, PackedLayer, PackedRows, PackedWeights};
-use crate::config::{Config, InferenceConfig};
+use crate::config::InferenceConfig;
 use crate::error::Result;
 use crate::eval::parzen;
-use crate::learning;
-use crate::model::GenerativeModel;
 use crate::model::TopPrior;
 use crate::rng::Seed;
 use crate::sampling;
-use crate::train::{Learner, TrainState};
-
-/// FLOP of one GEMM `[m, k]·[k, n]`.
-pub fn gemm_flops(m: usize, k: usize, n: usize) -> f64 {
-    2.0 * m as f64 * k as f64 * n as f64
-}
-
-/// FLOP of INFERENCE on a minibatch: the feed-forward start (every f_l and g_l once) plus
-/// `steps` iterations (per layer: g_l, f_l∘g_l, and f_l of the layer below above the first).
-pub fn inference_flops(model: &GenerativeModel, batch: usize, steps: usize) -> f64 {
-    let s = &model.sizes;
-    let per_map = |l: usize| gemm_flops(batch, s[l - 1], s[l]);
-    let depth = model.depth();
-    let start: f64 = (1..=depth).map(|l| 2.0 * per_map(l)).sum();
-    let iteration: f64 = (1..=depth)
-        .map(|l| per_map(l) * if l >= 2 { 3.0 } else { 2.0 })
-        .sum();
-    start + steps as f64 * iteration
-}
-
-/// FLOP of the M-step on a minibatch: per map, the forward pass and the weight gradient.
-pub fn m_step_flops(model: &GenerativeModel, batch: usize) -> f64 {
-    let s = &model.sizes;
-    (1..=model.depth())
-        .map(|l| 2.0 * 2.0 * gemm_flops(batch, s[l - 1], s[l]))
-        .sum()
-}
-
-/// The paper's model and a minibatch of pixel-like inputs.
-#[derive(Debug, Clone)]
-pub struct Workload {
-    /// The run configuration (the paper's defaults).
-    pub config: Config,
-    /// A freshly initialised model.
-    pub model: GenerativeModel,
-    /// `[batch, 784]` inputs in [0, 1].
-    pub x: Matrix,
-}
-
-impl Workload {
-    /// The paper's architecture with a random minibatch of `batch` inputs.
-    pub fn paper(batch: usize) -> Self {
-        let config = Config::default();
-        let seed = Seed(config.seed);
-        let model = GenerativeModel::new(784, &config.model, &mut seed.stream("init"));
-        let mut r = seed.stream("bench-data");
-        let x = Array2::from_shape_simple_fn((batch, 784), || {
-            // MNIST-like: mostly background, some ink
-            if r.random::<f32>() < 0.8 {
-                0.0
-            } else {
-                r.random::<f32>()
-            }
-        });
-        Self { config, model, x }
-    }
-
-    /// FLOP of one E-step.
-    pub fn inference_flops(&self) -> f64 {
-        inference_flops(&self.model, self.x.nrows(), self.config.inference.steps)
-    }
-
-    /// FLOP of one training minibatch (E-step + M-step).
-    pub fn train_flops(&self) -> f64 {
-        self.inference_flops() + m_step_flops(&self.model, self.x.nrows())
-    }
-
-    /// Buffers and state to run steps repeatedly: a [`Learner`] of the model on the minibatch.
-    pub fn state(&self) -> WorkloadState<'_> {
-        let batch = self.x.nrows();
-        let config = self
-            .config
-            .clone()
-            .validated()
-            .expect("the default config is valid");
-        let mut state = TrainState::new(&config, self.model.input_size());
-        state.model = self.model.clone();
-        let mut learner = Learner::new(config, state, batch).expect("built for this model");
-        let rows: Vec<usize> = (0..batch).collect();
-        learner.load_minibatch(self.x.view(), &rows);
-        WorkloadState {
-            w: self,
-            rates: learning::learning_rates(&self.config.model, &self.config.learning, 0),
-            learner,
-        }
-    }
-}
-
-/// Mutable state of a [`Workload`].
-#[derive(Debug)]
-pub struct WorkloadState<'a> {
-    w: &'a Workload,
-    learner: Learner,
-    rates: learning::Rates,
-}
-
-impl WorkloadState<'_> {
-    /// One E-step (feed-forward + N iterations) on the minibatch.
-    pub fn e_step(&mut self, dev: &Device) {
-        // A fresh random model can produce non-finite values only through a bug; benchmarks
-        // ignore the result either way.
-        let _ = dev.install(|| self.learner.e_step(dev));
-    }
-
-    /// One training minibatch: E-step then M-step (the weights do change).
-    pub fn train_step(&mut self, dev: &Device) {
-        dev.install(|| {
-            self.e_step(dev);
-            let _ = self.learner.m_step(dev, &self.rates);
-        });
-    }
-
-    /// The workload this state runs.
-    pub fn workload(&self) -> &Workload {
-        self.w
-    }
-}
+use crate::stats::median;
+use crate::testing::Workload;
 
 /// One GEMM shape of a step: how often the step calls it and how fast it runs alone.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -160,7 +41,7 @@ pub struct ShapeTiming {
 /// What `bpdl bench` measures, all in one run on one machine.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct BenchReport {
-    /// The CPU, as `/proc/cpuinfo` names it.
+    /// The CPU and its core count, as `/proc/cpuinfo` names them ([`crate::run::machine`]).
     pub machine: String,
     /// Worker threads.
     pub threads: usize,
@@ -208,6 +89,71 @@ pub struct BenchReport {
     pub full_training_minutes: f64,
 }
 
+/// The report as the table `bpdl bench` prints.
+impl std::fmt::Display for BenchReport {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        writeln!(f, "{} — {} threads", self.machine, self.threads)?;
+        if let Some(peak) = self.fma_peak_gflops {
+            writeln!(
+                f,
+                "fp32 FMA peak of these threads            {peak:7.1} GFLOP/s"
+            )?;
+        }
+        writeln!(
+            f,
+            "GEMM on the training minibatch's shapes  {:7.1} GFLOP/s",
+            self.gemm_gflops
+        )?;
+        for s in &self.gemm_shapes {
+            writeln!(
+                f,
+                "    {:>4}×{:<4}·{:>4}×{:<4}{} ×{:<3} {:7.1} GFLOP/s",
+                s.m,
+                s.k,
+                s.k,
+                s.n,
+                if s.a_transposed { " (Aᵀ)" } else { "     " },
+                s.calls_per_step,
+                s.gflops
+            )?;
+        }
+        writeln!(
+            f,
+            "100×784·784×1000: gemm crate {:.1} GFLOP/s, packed-weight kernel {:.1} GFLOP/s",
+            self.main_shape_gemm_gflops, self.main_shape_packed_gflops
+        )?;
+        writeln!(
+            f,
+            "training minibatch (E+M, batch 100)       {:7.1} GFLOP/s  {:6.1} ms   ratio to GEMM {:.2}",
+            self.train_step_gflops, self.train_step_ms, self.train_to_gemm_ratio
+        )?;
+        writeln!(
+            f,
+            "INFERENCE (15 iterations, batch 100)      {:7.1} GFLOP/s  {:6.1} ms   ratio to GEMM {:.2}",
+            self.inference_gflops, self.inference_ms, self.inference_to_gemm_ratio
+        )?;
+        writeln!(
+            f,
+            "GENERATE ({} samples)                    {:7.1} GFLOP/s  {:6.1} ms   ratio to GEMM {:.2}",
+            self.generate_samples,
+            self.generate_gflops,
+            self.generate_ms,
+            self.generate_to_gemm_ratio
+        )?;
+        writeln!(
+            f,
+            "Parzen (σ search + 10k × 10k)            {:7.1} GFLOP/s  {:6.2} s",
+            self.parzen_gflops, self.parzen_seconds
+        )?;
+        writeln!(
+            f,
+            "a full 20-epoch training at this speed: {:.1} minutes",
+            self.full_training_minutes
+        )?;
+        Ok(())
+    }
+}
+
 /// The machine's fp32 FMA peak with this device's threads: every thread runs twelve independent
 /// chains of 8-wide FMAs (enough to fill both FMA pipes of a core) for `iterations` rounds, all
 /// threads at once. `None` without AVX2 + FMA.
@@ -219,13 +165,10 @@ pub fn fma_peak_gflops(dev: &Device, iterations: u64) -> Option<f64> {
         {
             return None;
         }
-        use rayon::prelude::*;
         let start = Instant::now();
-        dev.install(|| {
-            (0..dev.threads()).into_par_iter().for_each(|_| {
-                // SAFETY: AVX2 and FMA were detected above.
-                std::hint::black_box(unsafe { fma_chains(iterations) });
-            })
+        dev.map_indexed(dev.threads(), |_| {
+            // SAFETY: AVX2 and FMA were detected above.
+            std::hint::black_box(unsafe { fma_chains(iterations) })
         });
         let seconds = start.elapsed().as_secs_f64();
         Some(dev.threads() as f64 * iterations as f64 * 12.0 * 16.0 / seconds / 1e9)
@@ -262,18 +205,6 @@ unsafe fn fma_chains(iterations: u64) -> f32 {
     // SAFETY: `out` holds 8 floats.
     unsafe { _mm256_storeu_ps(out.as_mut_ptr(), sum) };
     out[0]
-}
-
-fn cpu_name() -> String {
-    std::fs::read_to_string("/proc/cpuinfo")
-        .ok()
-        .and_then(|t| {
-            t.lines()
-                .find(|l| l.starts_with("model name"))
-                .and_then(|l| l.split(':').nth(1))
-                .map(|s| s.trim().to_string())
-        })
-        .unwrap_or_else(|| "unknown CPU".into())
 }
 
 /// Median seconds per call of `f`, over at least `min_seconds` and 5 calls after a warm-up.
@@ -408,7 +339,7 @@ pub fn run(dev: &Device, min_seconds: f64) -> Result<BenchReport> {
         let inference_gflops = inference_flops / inference / 1e9;
         let generate_gflops = generate_flops / generate / 1e9;
         Ok(BenchReport {
-            machine: cpu_name(),
+            machine: crate::run::machine(),
             threads: dev.threads(),
             fma_peak_gflops: fma_peak_gflops(dev, 100_000_000),
             gemm_gflops,
@@ -434,13 +365,6 @@ pub fn run(dev: &Device, min_seconds: f64) -> Result<BenchReport> {
 
 /// Interleaved measurement rounds of the GEMM shapes, the training step and INFERENCE.
 pub const ROUNDS: usize = 7;
-
-/// The middle value (the upper one of the two middle values for an even count).
-fn median(v: &[f64]) -> f64 {
-    let mut v = v.to_vec();
-    v.sort_by(f64::total_cmp);
-    v[v.len() / 2]
-}
 
 /// 100×784·784×1000, the largest product of a step, through the `gemm` crate and through the
 /// packed kernel.
@@ -538,39 +462,5 @@ impl ShapeOperands {
             self.b.view()
         };
         dev.matmul(1.0, av, bv, 0.0, self.c.view_mut());
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    /// The estimate: ≈ 0.39 GFLOP per iteration and ≈ 6.6 GFLOP per training minibatch.
-    #[test]
-    fn paper_minibatch_flop_counts_match_a_hand_count() {
-        let w = Workload::paper(100);
-        // per iteration: g1, f1∘g1 (2 × 2·100·784·1000) + g2, f2∘g2, f2(h1) (3 × 2·100·1000·100)
-        let iteration = 2.0 * 156.8e6 + 3.0 * 20e6;
-        let start = 2.0 * 156.8e6 + 2.0 * 20e6;
-        assert!((w.inference_flops() - (start + 15.0 * iteration)).abs() < 1.0);
-        let m_step = 4.0 * 156.8e6 + 4.0 * 20e6;
-        assert!((w.train_flops() - w.inference_flops() - m_step).abs() < 1.0);
-        assert!((w.train_flops() / 1e9 - 6.65).abs() < 0.05);
-    }
-
-    /// The GEMMs the code actually calls add up to the hand count: no work is repeated (f1(x)
-    /// once, g(h) reused) and none is missing.
-    #[test]
-    fn recorded_gemm_calls_add_up_to_the_hand_count() {
-        let dev = Device::cpu(1).unwrap();
-        let w = Workload::paper(10);
-        let mut s = w.state();
-        let ((), calls) = shapes::recorded(&dev, || s.train_step(&dev));
-        let flops: f64 = calls.iter().map(GemmShape::flops).sum();
-        assert!(
-            (flops - w.train_flops()).abs() < 1.0,
-            "{flops} vs {}",
-            w.train_flops()
-        );
     }
 }

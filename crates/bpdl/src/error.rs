@@ -29,7 +29,7 @@ pub enum Error {
     /// An IDX file does not start with the magic number its name promises.
     #[error(
         "{path}: not an IDX {kind} file: magic number is 0x{found:08x}, expected 0x{expected:08x}; \
-         the file is corrupt or not MNIST data: replace it with the official file (`bpdl data fetch`)"
+         the file is corrupt or not MNIST data: replace it with the official file"
     )]
     BadMagic {
         /// The file read.
@@ -44,7 +44,7 @@ pub enum Error {
     /// An IDX file's payload is shorter or longer than its header says.
     #[error(
         "{path}: the header announces {expected} payload bytes but the file holds {found}; \
-         the file is truncated or has trailing data: download it again (`bpdl data fetch`)"
+         the file is truncated or has trailing data: replace it with the official file"
     )]
     BadLength {
         /// The file read.
@@ -85,7 +85,7 @@ pub enum Error {
         /// What is wrong and what values are accepted.
         message: String,
     },
-    /// A command-line value is malformed (e.g. a `--set` without `=`).
+    /// A value given by the caller is malformed (e.g. an override without `=`).
     #[error("{0}")]
     Usage(String),
 

@@ -25,16 +25,25 @@
 //! | GENERATE, ancestral sampling, the joint-DAE chain (§5, §8, Algorithm 2; Fig. 3) | [`sampling`] | [`sampling::generate`], [`sampling::ancestral`], [`sampling::joint_dae`] |
 //! | Parzen-window log-likelihood (§8, Breuleux et al. 2011 protocol) | [`eval::parzen`] | [`eval::parzen::evaluate`], [`eval::parzen::log_densities`] |
 //! | in-painting with clamped visible pixels (§8, Fig. 5) | [`eval::inpainting`] | [`eval::inpainting::inpaint`] |
-//! | the whole evaluation, the report | [`reproduce`], [`report`] | [`reproduce::evaluate`], [`report::Report`] |
-//! | speed: FLOP counts, benchmark workloads | [`mod@bench`] | [`bench::run`], [`bench::Workload`] |
+//! | the reproduction: evaluation, paper numbers, across-seed results, report, figures | [`reproduce`] | [`reproduce::reproduce`], [`reproduce::evaluate()`], [`reproduce::Results`] |
+//! | mean ± s.e., median, Pearson | [`stats`] | [`stats::mean_se`], [`stats::median`], [`stats::pearson`] |
+//! | speed: FLOP counts (the `bench` feature adds the measurement behind `bpdl bench`) | [`flops`] | [`flops::inference_flops`], [`flops::m_step_flops`] |
 //! | checkpoints (safetensors) | [`checkpoint`], [`tensor_file`] | [`checkpoint::save`], [`checkpoint::load`] |
 //! | configuration, defaults with sources | [`config`] | [`Config`], [`config::resolve`] |
-//! | run folders, provenance | [`run`] | [`run::RunDir`] |
+//! | run folders, provenance, training into a folder with resume | [`run`] | [`run::RunDir`], [`run::train_in_dir`] |
 //! | seeded randomness | [`rng`] | [`rng::Seed::stream`] |
-//! | figures (PNG + SVG, embedded font) | [`figures`] | [`figures::LineChart`], [`figures::Series`] |
+//! | figures (PNG + SVG, embedded font) and reports (feature `report`, on by default) | `figures`, `report`, `image_grid` | `figures::LineChart`, `report::Report` |
+//!
+//! ## Features
+//!
+//! - `report` (default): figures, image grids and the Markdown/HTML report (plotters, png,
+//!   base64). Without it the library computes and writes every number but draws nothing.
+//! - `testing`: the benchmark and test workload `testing::Workload`.
+//! - `bench`: the measurement behind `bpdl bench` (implies `testing`).
 
 pub mod activation;
 pub mod backend;
+#[cfg(feature = "bench")]
 pub mod bench;
 pub mod checkpoint;
 pub mod config;
@@ -42,18 +51,25 @@ pub mod data;
 pub mod diagnostics;
 pub mod error;
 pub mod eval;
+#[cfg(feature = "report")]
 pub mod figures;
+pub mod flops;
+#[cfg(feature = "report")]
 pub mod image_grid;
 pub mod inference;
 pub mod learning;
 pub mod model;
+#[cfg(feature = "report")]
 pub mod report;
 pub mod reproduce;
 pub mod rng;
 pub mod run;
 pub mod sampling;
 pub mod spiking;
+pub mod stats;
 pub mod tensor_file;
+#[cfg(any(test, feature = "testing"))]
+pub mod testing;
 pub mod train;
 
 pub use activation::Activation;

@@ -55,6 +55,18 @@ impl Method {
     }
 }
 
+/// The name of the random stream a sampler draws from (`sample-<method>`): `bpdl sample`,
+/// the reproduction and the sweep all draw through it, so the same seed gives the same samples
+/// in each of them.
+///
+/// ```
+/// use bpdl::sampling::{Method, stream_name};
+/// assert_eq!(stream_name(Method::JointDae), "sample-joint-dae");
+/// ```
+pub fn stream_name(method: Method) -> String {
+    format!("sample-{}", method.name())
+}
+
 impl std::str::FromStr for Method {
     type Err = Error;
     fn from_str(s: &str) -> Result<Self> {
@@ -72,8 +84,8 @@ impl std::str::FromStr for Method {
 fn prior(model: &GenerativeModel) -> Result<&TopPrior> {
     model.top_prior.as_ref().ok_or_else(|| {
         Error::Usage(
-            "the model has no top prior yet (training did not finish); finish it with \
-             `bpdl train --resume DIR`"
+            "the model has no top prior yet (training did not finish); resume the run's training \
+             so that it fits the prior"
                 .into(),
         )
     })

@@ -163,7 +163,8 @@ fn a_missing_file_is_named_with_what_to_do() {
     std::fs::remove_file(dir.path().join("train-labels-idx1-ubyte.gz")).unwrap();
     let err = load(dir.path()).unwrap_err();
     assert_names_file(&err, "train-labels-idx1-ubyte.gz");
-    assert!(err.to_string().contains("bpdl data fetch"), "{err}");
+    // what to do, in the library's terms (the CLI adds its own command as a hint)
+    assert!(err.to_string().contains("put the four official"), "{err}");
 }
 
 #[test]

@@ -108,7 +108,7 @@ fn a_warm_training_step_allocates_nothing() {
     for threads in [1, 2] {
         GLOBAL_EXEMPTION.store(threads > 1, Ordering::SeqCst);
         let dev = Device::cpu(threads).unwrap();
-        let w = bpdl::bench::Workload::paper(100);
+        let w = bpdl::testing::Workload::paper(100);
         let mut s = w.state();
         s.train_step(&dev);
         ALLOCATIONS.store(0, Ordering::SeqCst);

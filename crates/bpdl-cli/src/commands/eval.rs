@@ -69,7 +69,8 @@ fn parzen_cmd(global: &Global, args: &ParzenArgs) -> Result<()> {
         )
     } else {
         let p = args.samples.as_ref().expect("clap requires --samples");
-        (super::sample::read_samples(p)?, p.display().to_string())
+        let r = bpdl::tensor_file::TensorReader::open(p)?;
+        (r.matrix("samples", None)?, p.display().to_string())
     };
     if samples.ncols() != data.pixels() {
         bail!(

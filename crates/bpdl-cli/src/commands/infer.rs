@@ -1,38 +1,16 @@
 //! `bpdl infer`: log p(x, h) over the iterations of INFERENCE on a whole split (Fig. 4 data).
-//! `--out FILE.json` names the output (default: `DIR/inference_<split>.json`).
+//! Writes `inference_<split>.json` into `--out DIR` (default: the run folder).
 
 use std::path::PathBuf;
 
 use anyhow::{Context, Result};
 use bpdl::Device;
 use bpdl::checkpoint;
-use bpdl::data::Split;
+use bpdl::data::SplitName;
 use serde::Serialize;
 
 use crate::Global;
 use crate::common;
-
-/// Which split of the dataset.
-#[derive(Debug, Clone, Copy, clap::ValueEnum, Serialize)]
-#[serde(rename_all = "lowercase")]
-pub enum SplitName {
-    /// The first 50,000 training images.
-    Train,
-    /// The last 10,000 training images.
-    Validation,
-    /// The 10,000 test images.
-    Test,
-}
-
-impl SplitName {
-    pub fn pick(self, data: &bpdl::data::Mnist) -> &Split {
-        match self {
-            Self::Train => &data.train,
-            Self::Validation => &data.validation,
-            Self::Test => &data.test,
-        }
-    }
-}
 
 #[derive(Debug, clap::Args)]
 pub struct InferArgs {
@@ -40,7 +18,7 @@ pub struct InferArgs {
     #[arg(long, value_name = "DIR")]
     pub run: PathBuf,
     /// The split to infer.
-    #[arg(long, value_enum, default_value = "test")]
+    #[arg(long, default_value = "test")]
     pub split: SplitName,
     /// Inference iterations (the paper's Fig. 4 shows 20).
     #[arg(long, default_value_t = 20)]
@@ -79,16 +57,16 @@ pub fn run(global: &Global, args: &InferArgs) -> Result<()> {
     if let Some(a) = args.alpha {
         overrides.push(format!("inference.alpha={a}"));
     }
-    let config = super::train::apply_overrides(&saved, &overrides)?;
+    let config = bpdl::config::resolve_on(&saved, &overrides)?;
     let data = common::load_dataset(global, config.data.dataset)?;
-    let split = args.split.pick(&data).head(args.limit);
+    let split = data.split(args.split).head(args.limit);
     let params = config.inference;
     let seed = global.seed.unwrap_or(config.seed);
     let mut rng = bpdl::rng::Seed(seed).stream("infer");
-    let spinner = common::spinner(&format!(
-        "inference on {} {} images, {} iterations",
+    let split_name = args.split.name();
+    let spinner = crate::progress::spinner(&format!(
+        "inference on {} {split_name} images, {} iterations",
         split.len(),
-        serde_json::to_string(&args.split)?.trim_matches('"'),
         args.steps
     ));
     let curve = bpdl::eval::inference_curve(
@@ -107,15 +85,8 @@ pub fn run(global: &Global, args: &InferArgs) -> Result<()> {
         alpha: params.alpha,
         curve: &curve,
     };
-    // for this command the global --out names the JSON file
-    let out = global.out.clone().unwrap_or_else(|| {
-        args.run.join(format!(
-            "inference_{}.json",
-            serde_json::to_string(&args.split)
-                .unwrap_or_default()
-                .trim_matches('"')
-        ))
-    });
+    let dir = global.out.clone().unwrap_or_else(|| args.run.clone());
+    let out = dir.join(format!("inference_{split_name}.json"));
     bpdl::run::write_json(&out, &report).with_context(|| format!("writing {}", out.display()))?;
     let last = curve.steps;
     println!(

@@ -1,5 +1,6 @@
 //! `bpdl sample`: draw samples from a trained run with GENERATE, ancestral sampling or the
-//! joint-DAE chain; writes them as safetensors (tensor `samples`, `[n, 784]`) and a PNG grid.
+//! joint-DAE chain; writes `samples_<method>.safetensors` (tensor `samples`, `[n, 784]`) and a
+//! PNG grid of the first 100 beside it, into `--out DIR` (default: the run folder).
 
 use std::path::{Path, PathBuf};
 
@@ -10,7 +11,6 @@ use bpdl::tensor_file::TensorWriter;
 use bpdl::{Device, Matrix, checkpoint};
 
 use crate::Global;
-use crate::common;
 
 #[derive(Debug, clap::Args)]
 pub struct SampleArgs {
@@ -31,16 +31,14 @@ pub struct SampleArgs {
 pub fn run(global: &Global, args: &SampleArgs) -> Result<()> {
     let dev = Device::cpu(global.threads)?;
     let (model, saved) = checkpoint::load_model(&args.run.join(checkpoint::FILE_NAME))?;
-    let config = super::train::apply_overrides(&saved, &args.set)?;
+    let config = bpdl::config::resolve_on(&saved, &args.set)?;
     let seed = global.seed.unwrap_or(config.seed);
     let n = args.n.unwrap_or(config.generate.samples);
-    let out = global.out.clone().unwrap_or_else(|| {
-        args.run
-            .join(format!("samples_{}.safetensors", args.method.name()))
-    });
-    let spinner = common::spinner(&format!("{} {} samples", n, args.method.name()));
+    let dir = global.out.clone().unwrap_or_else(|| args.run.clone());
+    let out = dir.join(format!("samples_{}.safetensors", args.method.name()));
+    let spinner = crate::progress::spinner(&format!("{} {} samples", n, args.method.name()));
     let started = std::time::Instant::now();
-    let mut rng = bpdl::rng::Seed(seed).stream(&format!("sample-{}", args.method.name()));
+    let mut rng = bpdl::rng::Seed(seed).stream(&sampling::stream_name(args.method));
     let samples = sampling::sample(&dev, &model, args.method, n, &config, &mut rng)?;
     spinner.finish_and_clear();
     write_samples(&out, &samples, args.method, seed, &args.run)?;
@@ -74,10 +72,4 @@ pub fn write_samples(
     let first = samples.slice(ndarray::s![..samples.nrows().min(100), ..]);
     image_grid::write_png(&out.with_extension("png"), first, GridLayout::mnist(10))?;
     Ok(())
-}
-
-/// Reads the `samples` tensor of a file written by `bpdl sample`.
-pub fn read_samples(path: &Path) -> Result<Matrix> {
-    let r = bpdl::tensor_file::TensorReader::open(path)?;
-    Ok(r.matrix("samples", None)?)
 }

@@ -1,57 +1,40 @@
-//! `bpdl train`: variational EM with targetprop inference (Algorithm 2 TRAIN), checkpointed
-//! every epoch; `--resume DIR` continues a run bit for bit.
+//! `bpdl train`: variational EM with targetprop inference (Algorithm 2 TRAIN) into a run folder,
+//! checkpointed every epoch; `--resume DIR` continues a run bit for bit. The progress display
+//! here is shared by `reproduce` and `sweep`.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use anyhow::{Context, Result, bail};
-use bpdl::checkpoint;
-use bpdl::run::{RunDir, RunInfo};
-use bpdl::train::{EpochMetrics, TrainObserver, TrainState};
-use bpdl::{Config, Device};
+use bpdl::reproduce::{Evaluation, ReproduceObserver};
+use bpdl::run::{RunObserver, TrainPlan};
+use bpdl::train::EpochMetrics;
+use bpdl::{Config, Device, checkpoint};
 use indicatif::ProgressBar;
 
 use crate::Global;
-use crate::common;
+use crate::common::{self, ConfigArgs};
 
 #[derive(Debug, clap::Args)]
 pub struct TrainArgs {
-    /// TOML config file (defaults: the paper's experiment).
-    #[arg(long)]
-    pub config: Option<PathBuf>,
-    /// Override a config key, e.g. --set train.epochs=5 (repeatable).
-    #[arg(long = "set", value_name = "KEY=VALUE")]
-    pub set: Vec<String>,
+    #[command(flatten)]
+    pub config: ConfigArgs,
     /// Continue the run in this folder from its last checkpoint.
     #[arg(long, value_name = "DIR", conflicts_with = "config")]
     pub resume: Option<PathBuf>,
 }
 
-/// Resolves the config of a fresh run: defaults, file, `--set`, `--seed`.
-pub fn resolve_config(global: &Global, file: Option<&Path>, set: &[String]) -> Result<Config> {
-    let mut overrides = set.to_vec();
-    if let Some(seed) = global.seed {
-        overrides.push(format!("seed={seed}"));
-    }
-    Ok(bpdl::config::resolve(file, &overrides)?)
-}
-
 pub fn run(global: &Global, args: &TrainArgs) -> Result<()> {
     let dev = Device::cpu(global.threads)?;
-    let (config, out) = match &args.resume {
+    let (config, out): (Config, _) = match &args.resume {
         Some(dir) => {
-            let ckpt = dir.join(checkpoint::FILE_NAME);
-            let (_, saved) = checkpoint::load(&ckpt)?;
-            let mut overrides = args.set.clone();
-            if let Some(seed) = global.seed {
-                overrides.push(format!("seed={seed}"));
-            }
-            (apply_overrides(&saved, &overrides)?, dir.clone())
+            let (_, saved) = checkpoint::load(&dir.join(checkpoint::FILE_NAME))?;
+            let overrides = args.config.overrides(global);
+            (bpdl::config::resolve_on(&saved, &overrides)?, dir.clone())
         }
         None => {
-            let config = resolve_config(global, args.config.as_deref(), &args.set)?;
-            let out = global.out.clone().unwrap_or_else(|| {
-                PathBuf::from("runs").join(format!("train-{}", common::timestamp()))
-            });
+            let config = args.config.resolve(global, &[], &[])?;
+            let default = format!("runs/train-{}", bpdl::run::timestamp());
+            let out = common::out_dir(global, &default);
             if out.join(checkpoint::FILE_NAME).exists() {
                 bail!(
                     "{} already holds a trained run; continue it with --resume {} or choose \
@@ -64,177 +47,118 @@ pub fn run(global: &Global, args: &TrainArgs) -> Result<()> {
         }
     };
     let data = common::load_dataset(global, config.data.dataset)?;
-    train_into(&dev, &config, &data, &out)?;
+    let trained = bpdl::run::train_in_dir(
+        &dev,
+        &config,
+        &data,
+        &out,
+        &common::provenance(),
+        &mut Progress::default(),
+    )
+    .with_context(|| format!("training in {}", out.display()))?;
+    eprintln!(
+        "done in {:.1}s: {}",
+        trained.seconds,
+        out.join(checkpoint::FILE_NAME).display()
+    );
     Ok(())
 }
 
-/// Trains `config` into the run folder `out`: continues the checkpoint there when there is one
-/// (its model, data and seed must match `config`; more epochs may be asked for), starts afresh
-/// otherwise. Returns the final state and the seconds spent training in this call.
-pub fn train_into(
-    dev: &Device,
-    config: &Config,
-    data: &bpdl::data::Mnist,
-    out: &Path,
-) -> Result<(TrainState, f64)> {
-    let images = data.train.head(config.data.train_limit).images;
-    let ckpt = out.join(checkpoint::FILE_NAME);
-    let (mut state, mut run_dir) = if ckpt.exists() {
-        let (state, saved) = checkpoint::load(&ckpt)?;
-        if config.model != saved.model
-            || config.seed != saved.seed
-            || config.data != saved.data
-            || config.learning.optimizer != saved.learning.optimizer
-        {
-            bail!(
-                "{}: the checkpoint there was trained with another model, data, seed or \
-                 optimizer; these cannot change in a run (others, e.g. train.epochs, can)",
-                out.display()
-            );
-        }
-        if state.model.input_size() != data.pixels() {
-            bail!(
-                "the checkpoint's model reads {} inputs but {} images have {}",
-                state.model.input_size(),
-                config.data.dataset,
-                data.pixels()
-            );
-        }
-        if state.epochs_done < config.train.epochs || !bpdl::train::prior_fits(&state.model, config)
-        {
+/// Draws a progress bar per epoch and prints a line per epoch (and per evaluation stage).
+#[derive(Default)]
+pub struct Progress {
+    bar: Option<ProgressBar>,
+    epochs: usize,
+}
+
+impl RunObserver for Progress {
+    fn starting(&mut self, p: &TrainPlan) {
+        self.epochs = p.epochs;
+        if let Some(done) = p.resumed_after {
             eprintln!(
-                "resuming {} after epoch {} of {}",
-                out.display(),
-                state.epochs_done,
-                config.train.epochs
+                "resuming {} after epoch {done} of {}",
+                p.dir.display(),
+                p.epochs
             );
         }
-        bpdl::run::write_atomic(
-            &out.join(bpdl::run::files::CONFIG),
-            bpdl::config::to_toml_string(config)?.as_bytes(),
-        )?;
-        (state, RunDir::open(out)?)
-    } else {
-        let dev_threads = dev.threads();
-        let info = RunInfo {
-            provenance: common::provenance(),
-            seed: config.seed,
-            threads: dev_threads,
-            started_unix_s: bpdl::run::unix_now(),
-        };
-        let run_dir = RunDir::create(out, &bpdl::config::to_toml_string(config)?, &info)?;
-        (TrainState::new(config, data.pixels()), run_dir)
-    };
-    if state.epochs_done >= config.train.epochs && bpdl::train::prior_fits(&state.model, config) {
-        return Ok((state, 0.0));
+        eprintln!(
+            "training {} parameters on {} {} images ({} epochs of {} minibatches, {} threads) \
+             into {}",
+            p.parameters,
+            p.images,
+            p.dataset,
+            p.epochs,
+            p.minibatches,
+            p.threads,
+            p.dir.display()
+        );
     }
-    eprintln!(
-        "training {} parameters on {} {} images ({} epochs of {} minibatches, {} threads) into {}",
-        state.model.parameter_count(),
-        images.nrows(),
-        config.data.dataset,
-        config.train.epochs,
-        images.nrows() / config.train.batch_size,
-        dev.threads(),
-        out.display()
-    );
-    let started = std::time::Instant::now();
-    let mut progress = Progress {
-        run: &mut run_dir,
-        config,
-        bar: None,
-    };
-    bpdl::train::train(dev, images.view(), config, &mut state, &mut progress)
-        .with_context(|| format!("training in {}", out.display()))?;
-    let seconds = started.elapsed().as_secs_f64();
-    eprintln!("done in {seconds:.1}s: {}", ckpt.display());
-    Ok((state, seconds))
-}
 
-pub fn apply_overrides(saved: &Config, overrides: &[String]) -> Result<Config> {
-    let text = bpdl::config::to_toml_string(saved)?;
-    let mut tree: toml::Table = toml::from_str(&text)?;
-    for o in overrides {
-        bpdl::config::apply_override(&mut tree, o)?;
-    }
-    Ok(bpdl::config::from_toml_str(&toml::to_string(&tree)?)?)
-}
-
-/// Draws a progress bar per epoch and writes metrics and checkpoints.
-pub struct Progress<'a> {
-    pub run: &'a mut RunDir,
-    pub config: &'a Config,
-    pub bar: Option<ProgressBar>,
-}
-
-impl TrainObserver for Progress<'_> {
     fn minibatch_done(
         &mut self,
         epoch: usize,
         done: usize,
         total: usize,
-        running: &dyn Fn() -> EpochMetrics,
+        m: &dyn Fn() -> EpochMetrics,
     ) {
         let bar = self.bar.get_or_insert_with(|| {
-            let b = common::progress(
+            let b = crate::progress::progress(
                 total as u64,
                 "{prefix} [{bar:20}] {pos}/{len} {msg} ({eta})",
             );
-            b.set_prefix(format!("epoch {epoch}/{}", self.config.train.epochs));
+            b.set_prefix(format!("epoch {epoch}/{}", self.epochs));
             b
         });
         bar.set_position(done as u64);
         if done.is_multiple_of(10) || done == total {
-            bar.set_message(summary(&running()));
+            bar.set_message(summary(&m()));
         }
     }
 
-    fn epoch_done(&mut self, m: &EpochMetrics, state: &TrainState) -> bpdl::Result<()> {
+    fn epoch_done(&mut self, m: &EpochMetrics, config: &Config) {
         if let Some(bar) = self.bar.take() {
             bar.finish_and_clear();
         }
-        self.run.log(m)?;
-        checkpoint::save(
-            &self.run.path().join(checkpoint::FILE_NAME),
-            state,
-            self.config,
-        )?;
+        let epochs = config.train.epochs;
         eprintln!(
-            "epoch {}/{} {:.1}s  {}",
+            "epoch {}/{epochs} {:.1}s  {}",
             m.epoch,
-            self.config.train.epochs,
             m.seconds,
             summary(m)
         );
-        Ok(())
+    }
+}
+
+impl ReproduceObserver for Progress {
+    fn stage(&mut self, seed: u64, what: &str) {
+        eprintln!("seed {seed}: {what}");
     }
 
-    fn prior_fitted(&mut self, state: &TrainState) -> bpdl::Result<()> {
-        checkpoint::save(
-            &self.run.path().join(checkpoint::FILE_NAME),
-            state,
-            self.config,
-        )
+    fn seed_done(&mut self, seed: u64, e: &Evaluation) {
+        let p = &e.parzen;
+        let s =
+            |x: &bpdl::reproduce::SamplerScore| format!("{:.1} ± {:.1}", x.score.mean, x.score.se);
+        eprintln!(
+            "seed {seed}: Parzen GENERATE {}, ancestral {}, joint-DAE {}",
+            s(&p.generate),
+            s(&p.ancestral),
+            s(&p.joint_dae)
+        );
     }
 }
 
 /// One line: losses, log p before → after inference, mean |h| per layer.
 pub fn summary(m: &EpochMetrics) -> String {
-    let list = |v: &[f64]| {
-        v.iter()
-            .map(|x| format!("{x:.3}"))
-            .collect::<Vec<_>>()
-            .join(" ")
+    let list = |v: &mut dyn Iterator<Item = f64>| {
+        v.map(|x| format!("{x:.3}")).collect::<Vec<_>>().join(" ")
     };
-    let abs: Vec<f64> = m.layers.iter().map(|l| l.mean_abs).collect();
-    let spread: Vec<f64> = m.layers.iter().map(|l| l.spread).collect();
     format!(
         "logp {:.2}→{:.2} | g {} | f {} | |h| {} | sd {}",
         m.log_pxh_before,
         m.log_pxh_after,
-        list(&m.loss_decoder),
-        list(&m.loss_encoder),
-        list(&abs),
-        list(&spread),
+        list(&mut m.loss_decoder.iter().copied()),
+        list(&mut m.loss_encoder.iter().copied()),
+        list(&mut m.layers.iter().map(|l| l.mean_abs)),
+        list(&mut m.layers.iter().map(|l| l.spread)),
     )
 }

@@ -1,10 +1,11 @@
-//! Typed TOML configuration: defaults in code, a file on top, `--set key=value` on top of that,
+//! Typed TOML configuration: defaults in code, a file on top, `key=value` overrides on top of that,
 //! validated once.
 //!
-//! [`resolve`] starts from `T::default()` serialised to a TOML tree, merges the file's tables
+//! [`resolve`] starts from `T::default()` ([`resolve_from`] and [`resolve_on`] from any base)
+//! serialised to a TOML value tree, merges the file's tables
 //! into it (arrays are replaced whole), applies each override at its dotted key
 //! (`inference.steps=20`, `model.layers[1].size=200`), and only then deserialises into `T`
-//! with unknown keys denied, so a typo is an error naming the key, in a file or in `--set`.
+//! with unknown keys denied, so a typo is an error naming the key, in a file or in an override.
 //! Finally [`Validate::validate`] checks the ranges and names the key of any value out of range.
 
 mod experiment;
@@ -43,7 +44,7 @@ pub(crate) fn positive_finite(x: f64) -> bool {
 }
 
 /// Builds a `T` from its defaults, an optional TOML file and `key=value` overrides, then
-/// validates it.
+/// validates it: [`resolve_from`] with `T::default()` as the base.
 ///
 /// ```
 /// let cfg: bpdl::Config = bpdl::config::resolve(None, &["train.epochs=3".into()]).unwrap();
@@ -56,7 +57,17 @@ pub fn resolve<T>(file: Option<&Path>, overrides: &[String]) -> Result<T>
 where
     T: Serialize + DeserializeOwned + Default + Validate,
 {
-    let mut tree = to_tree(&T::default())?;
+    resolve_from(&T::default(), file, overrides)
+}
+
+/// Builds a `T` from `base`, an optional TOML file merged on top of it (tables merged, arrays
+/// replaced whole) and `key=value` overrides, then validates it. The base goes through a parsed
+/// value tree, never through TOML text.
+pub fn resolve_from<T>(base: &T, file: Option<&Path>, overrides: &[String]) -> Result<T>
+where
+    T: Serialize + DeserializeOwned + Validate,
+{
+    let mut tree = to_tree(base)?;
     if let Some(path) = file {
         let text = std::fs::read_to_string(path).map_err(|e| Error::io(path, "reading", e))?;
         let file_tree: Table = toml::from_str(&text).map_err(|e| Error::BadFile {
@@ -72,6 +83,69 @@ where
     let value: T = from_tree(tree)?;
     value.validate()?;
     Ok(value)
+}
+
+/// `base` with `key=value` overrides applied, validated (e.g. a saved run's config with a few
+/// settings changed for sampling).
+///
+/// ```
+/// let base = bpdl::Config::default();
+/// let c = bpdl::config::resolve_on(&base, &["generate.rounds=5".into()]).unwrap();
+/// assert_eq!(c.generate.rounds, 5);
+/// assert_eq!(c.seed, base.seed);
+/// let err = bpdl::config::resolve_on(&base, &["generate.roundz=5".into()]).unwrap_err();
+/// assert!(err.to_string().contains("generate.roundz"));
+/// ```
+pub fn resolve_on<T>(base: &T, overrides: &[String]) -> Result<T>
+where
+    T: Serialize + DeserializeOwned + Validate,
+{
+    resolve_from(base, None, overrides)
+}
+
+/// Every combination of sweep axes and variants, as override lists. An axis is
+/// `KEY=V1,V2,...` (a list value writes `;` between its elements); a variant is one run's
+/// overrides separated by spaces. Each combination takes one value of every axis (in order),
+/// then one variant's overrides when there are variants.
+///
+/// ```
+/// let c = bpdl::config::combinations(
+///     &["learning.lr=0.1,0.2".into()],
+///     &["seed=1 train.epochs=2".into(), "seed=2".into()],
+/// ).unwrap();
+/// assert_eq!(c.len(), 4);
+/// assert_eq!(c[1], ["learning.lr=0.1", "seed=2"]);
+/// ```
+pub fn combinations(axes: &[String], variants: &[String]) -> Result<Vec<Vec<String>>> {
+    let mut combos: Vec<Vec<String>> = vec![Vec::new()];
+    for axis in axes {
+        let (key, values) = axis
+            .split_once('=')
+            .ok_or_else(|| Error::Usage(format!("sweep axis `{axis}`: expected KEY=V1,V2,...")))?;
+        combos = combos
+            .into_iter()
+            .flat_map(|c| {
+                values.split(',').map(move |v| {
+                    let mut c = c.clone();
+                    c.push(format!("{}={}", key.trim(), v.replace(';', ",")));
+                    c
+                })
+            })
+            .collect();
+    }
+    if !variants.is_empty() {
+        combos = combos
+            .into_iter()
+            .flat_map(|c| {
+                variants.iter().map(move |v| {
+                    let mut c = c.clone();
+                    c.extend(v.split_whitespace().map(str::to_string));
+                    c
+                })
+            })
+            .collect();
+    }
+    Ok(combos)
 }
 
 /// Parses and validates a `T` from TOML text, with `T::default()` under it.
@@ -187,7 +261,7 @@ pub fn apply_override(tree: &mut Table, assignment: &str) -> Result<()> {
 fn apply_to_value(root: &mut Value, assignment: &str) -> Result<()> {
     let (key, raw) = assignment.split_once('=').ok_or_else(|| {
         Error::Usage(format!(
-            "--set `{assignment}`: expected KEY=VALUE, e.g. --set train.epochs=5"
+            "override `{assignment}`: expected KEY=VALUE, e.g. train.epochs=5"
         ))
     })?;
     let key = key.trim();

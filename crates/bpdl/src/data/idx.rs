@@ -43,7 +43,7 @@ impl Idx {
                 "file ends inside the IDX header ({what}; {} bytes)",
                 bytes.len()
             ),
-            hint: "the file is truncated: download it again (`bpdl data fetch`)".into(),
+            hint: "the file is truncated: replace it with the official file".into(),
         };
         let header = bytes.get(..4).ok_or_else(|| too_short("magic number"))?;
         let found = u32::from_be_bytes([header[0], header[1], header[2], header[3]]);
@@ -68,7 +68,7 @@ impl Idx {
             return Err(Error::BadFile {
                 path: path.to_path_buf(),
                 problem: format!("a dimension is zero: {dims:?}"),
-                hint: "the header is corrupt: download the file again (`bpdl data fetch`)".into(),
+                hint: "the header is corrupt: replace it with the official file".into(),
             });
         }
         let expected = dims
@@ -77,7 +77,7 @@ impl Idx {
             .ok_or_else(|| Error::BadFile {
                 path: path.to_path_buf(),
                 problem: format!("dimensions {dims:?} overflow"),
-                hint: "the header is corrupt: download the file again (`bpdl data fetch`)".into(),
+                hint: "the header is corrupt: replace it with the official file".into(),
             })?;
         let payload = &bytes[dims_end..];
         if payload.len() as u64 != expected {
@@ -99,7 +99,7 @@ impl Idx {
 pub fn read_maybe_gz(path: &Path) -> Result<Vec<u8>> {
     let raw = std::fs::read(path).map_err(|e| {
         let hint = if e.kind() == std::io::ErrorKind::NotFound {
-            "run `bpdl data fetch` or pass `--data-dir` pointing at the folder with the four files"
+            "put the four official files in that folder"
         } else if e.kind() == std::io::ErrorKind::PermissionDenied {
             "check the file's permissions"
         } else {
@@ -114,8 +114,7 @@ pub fn read_maybe_gz(path: &Path) -> Result<Vec<u8>> {
         return Err(Error::BadFile {
             path: path.to_path_buf(),
             problem: "named .gz but not a gzip file (no 1f 8b signature)".into(),
-            hint: "download it again (`bpdl data fetch`), or gunzip-free files must not end in .gz"
-                .into(),
+            hint: "replace it with the official file (a gunzipped file must not end in .gz)".into(),
         });
     }
     let mut out = Vec::with_capacity(raw.len() * 5);
@@ -124,7 +123,7 @@ pub fn read_maybe_gz(path: &Path) -> Result<Vec<u8>> {
         .map_err(|e| Error::BadFile {
             path: path.to_path_buf(),
             problem: format!("the gzip stream is corrupt or truncated ({e})"),
-            hint: "download the file again (`bpdl data fetch`)".into(),
+            hint: "replace it with the official file".into(),
         })?;
     Ok(out)
 }

@@ -135,7 +135,7 @@ impl std::str::FromStr for Dataset {
     }
 }
 
-/// Where a dataset's files are looked for: `explicit` (`--data-dir`), then `$BPDL_DATA_DIR`,
+/// Where a dataset's files are looked for: `explicit` (the caller's choice), then `$BPDL_DATA_DIR`,
 /// then `./data/<dataset>/`, then the dataset's system folders when they hold the files.
 pub fn resolve_dir(dataset: Dataset, explicit: Option<&Path>) -> PathBuf {
     if let Some(dir) = explicit {
@@ -157,7 +157,7 @@ pub fn resolve_dir(dataset: Dataset, explicit: Option<&Path>) -> PathBuf {
     local
 }
 
-/// `./data/<dataset>/`: where `bpdl data fetch` puts the files.
+/// `./data/<dataset>/`: the default folder of a dataset (where a download puts the files).
 pub fn default_dir(dataset: Dataset) -> PathBuf {
     PathBuf::from("data").join(dataset.name())
 }
@@ -174,10 +174,9 @@ pub fn find_files(dataset: Dataset, dir: &Path) -> Result<[PathBuf; 4]> {
         }
         Err(e) => {
             return Err(Error::DataMissing(format!(
-                "{}: cannot open the {dataset} folder ({e}); run `bpdl data fetch{}` or put the \
-                 four official files ({}) there, or pass --data-dir / set BPDL_DATA_DIR",
+                "{}: cannot open the {dataset} folder ({e}); put the four official files ({}) \
+                 there, or point BPDL_DATA_DIR at a folder that has them",
                 dir.display(),
-                fetch_flag(dataset),
                 file_list(dataset)
             )));
         }
@@ -200,11 +199,10 @@ pub fn find_files(dataset: Dataset, dir: &Path) -> Result<[PathBuf; 4]> {
             raw
         } else {
             return Err(Error::DataMissing(format!(
-                "{}: {} (or its gunzipped form) is missing; run `bpdl data fetch{}` or put the \
-                 four official files ({}) there",
+                "{}: {} (or its gunzipped form) is missing; put the four official {dataset} \
+                 files ({}) there",
                 dir.display(),
                 file.name,
-                fetch_flag(dataset),
                 file_list(dataset)
             )));
         };
@@ -212,14 +210,8 @@ pub fn find_files(dataset: Dataset, dir: &Path) -> Result<[PathBuf; 4]> {
     Ok(out)
 }
 
-fn fetch_flag(dataset: Dataset) -> &'static str {
-    match dataset {
-        Dataset::Mnist => "",
-        Dataset::FashionMnist => " --dataset fashion-mnist",
-    }
-}
-
-fn file_list(dataset: Dataset) -> String {
+/// The four official file names of `dataset`, comma-separated (for messages).
+pub fn file_list(dataset: Dataset) -> String {
     dataset
         .files()
         .iter()
@@ -285,10 +277,56 @@ pub struct Mnist {
     pub image_shape: (usize, usize),
 }
 
+/// One of the three splits of a [`Mnist`] (`train`, `validation`, `test`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum SplitName {
+    /// The first 50,000 training images.
+    Train,
+    /// The last 10,000 training images.
+    Validation,
+    /// The 10,000 test images.
+    Test,
+}
+
+impl SplitName {
+    /// The name in files and messages.
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Train => "train",
+            Self::Validation => "validation",
+            Self::Test => "test",
+        }
+    }
+}
+
+impl std::str::FromStr for SplitName {
+    type Err = Error;
+    fn from_str(s: &str) -> Result<Self> {
+        match s {
+            "train" => Ok(Self::Train),
+            "validation" => Ok(Self::Validation),
+            "test" => Ok(Self::Test),
+            _ => Err(Error::Usage(format!(
+                "unknown split `{s}`: use train, validation or test"
+            ))),
+        }
+    }
+}
+
 /// Number of training images held out as the validation split in the standard protocol.
 pub const VALIDATION_COUNT: usize = 10_000;
 
 impl Mnist {
+    /// The split called `name`.
+    pub fn split(&self, name: SplitName) -> &Split {
+        match name {
+            SplitName::Train => &self.train,
+            SplitName::Validation => &self.validation,
+            SplitName::Test => &self.test,
+        }
+    }
+
     /// Loads `dataset` from `dir` with the standard split (last 10,000 training images =
     /// validation).
     pub fn load(dataset: Dataset, dir: &Path) -> Result<Self> {
@@ -357,7 +395,7 @@ fn read_pair(images: &Path, labels: &Path) -> Result<(Split, (usize, usize))> {
         .map_err(|e| Error::BadFile {
             path: images.to_path_buf(),
             problem: format!("cannot shape the payload as [{n}, {}]: {e}", rows * cols),
-            hint: "download the file again (`bpdl data fetch`)".into(),
+            hint: "replace it with the official file".into(),
         })?
         .mapv(|b| f32::from(b) / 255.0);
     Ok((

@@ -2,7 +2,8 @@
 //! ([`mnist`]) and seeded minibatches ([`batches`]).
 
 pub mod batches;
+pub mod check;
 pub mod idx;
 pub mod mnist;
 
-pub use mnist::{Dataset, Mnist, Split};
+pub use mnist::{Dataset, Mnist, Split, SplitName};

@@ -1,5 +1,6 @@
 //! `bpdl stdp`: the Fig. 1 run, its fit and comparisons, the deterministic-threshold check and
-//! the delta-rule demonstration, from one [`StdpConfig`]; and the figure.
+//! the delta-rule demonstration, from one [`StdpConfig`] (its figure, Fig. 1, is built by
+//! `crate::reproduce::figures::fig1`).
 //!
 //! ```text
 //! curve  = bin(run_trials(protocol))                 mean ΔW ± s.e. per Δt bin
@@ -19,7 +20,6 @@ use super::protocol::{
 };
 use crate::backend::Device;
 use crate::error::Result;
-use crate::figures::{Legend, LineChart, Rgb, Series};
 use crate::rng::{Seed, fill_key};
 
 /// τ is searched in `[TAU_MIN_MS, TAU_MAX_MS]` when fitting.
@@ -153,90 +153,4 @@ pub fn run(dev: &Device, cfg: &StdpConfig) -> Result<StdpReport> {
         neuron_steps: steps(&trials) + steps(&det_trials) + delta_rule.steps as u64,
         delta_rule,
     })
-}
-
-/// The least-squares scale `k` of a reference window `r` onto the points: `Σ y r / Σ r²`.
-fn scale_onto(points: &[(f64, f64)], r: fn(f64) -> f64) -> f64 {
-    let (yr, rr) = points.iter().fold((0.0, 0.0), |(a, b), &(x, y)| {
-        (a + y * r(x), b + r(x) * r(x))
-    });
-    if rr > 0.0 { yr / rr } else { 0.0 }
-}
-
-/// Fig. 1: the simulated window (mean ± s.e. per bin), its exponential fit, and the Bi & Poo
-/// and Abarbanel reference windows scaled onto the data by least squares.
-pub fn figure(report: &StdpReport, cfg: &StdpConfig) -> LineChart {
-    let w = cfg.protocol.window_ms;
-    let points = fit_points(&report.curve, cfg.protocol.min_bin_count);
-    let used: Vec<_> = report
-        .curve
-        .bins
-        .iter()
-        .filter(|b| b.n >= cfg.protocol.min_bin_count)
-        .collect();
-    let grid = |lo: f64, hi: f64| -> Vec<f64> {
-        (0..=200)
-            .map(|k| lo + (hi - lo) * k as f64 / 200.0)
-            .collect()
-    };
-    let (pos, neg) = (grid(0.0, w), grid(-w, 0.0));
-    let mut chart = LineChart::new(
-        "STDP window from ΔW = η · S_pre · dV_post/dt (Fig. 1)",
-        "Δt = t_post − t_pre (ms)",
-        "mean ΔW = η · dV/dt at the presynaptic spike (threshold gaps per ms)",
-    );
-    chart.x_range = Some((-w, w));
-    chart.legend = Legend::UpperLeft;
-    chart.series.push(
-        Series::line("", vec![(-w, 0.0), (w, 0.0)], Rgb::GRAY)
-            .width(1)
-            .unlabelled(),
-    );
-    for (name, f, color) in [
-        (
-            "Bi & Poo (2001) exponential fit, scaled",
-            bi_poo_window as fn(f64) -> f64,
-            Rgb::GREEN,
-        ),
-        (
-            "Abarbanel et al. (2002) fit, scaled",
-            abarbanel_window,
-            Rgb::PURPLE,
-        ),
-    ] {
-        let k = scale_onto(&points, f);
-        let curve = |xs: &[f64]| xs.iter().map(|&x| (x, k * f(x))).collect::<Vec<_>>();
-        chart
-            .series
-            .push(Series::line(name, curve(&pos[1..]), color).width(2));
-        chart.series.push(
-            Series::line(name, curve(&neg[..200]), color)
-                .width(2)
-                .unlabelled(),
-        );
-    }
-    let mut fit_named = false;
-    for (branch, xs, sign) in [
-        (report.fit.potentiation, &pos[1..], 1.0),
-        (report.fit.depression, &neg[..200], -1.0),
-    ] {
-        if let Some(f) = branch {
-            let pts = xs
-                .iter()
-                .map(|&x| (x, sign * f.amplitude * (-x.abs() / f.tau_ms).exp()))
-                .collect();
-            let s = Series::line("exponential fit", pts, Rgb::RED).width(2);
-            chart
-                .series
-                .push(if fit_named { s.unlabelled() } else { s });
-            fit_named = true;
-        }
-    }
-    chart.series.push(Series::error_bars(
-        "simulation: mean ± s.e. per bin",
-        used.iter().map(|b| (b.delta_t_ms, b.mean_dw)).collect(),
-        used.iter().map(|b| b.sem_dw).collect(),
-        Rgb::BLUE,
-    ));
-    chart
 }

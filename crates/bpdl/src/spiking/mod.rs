@@ -30,7 +30,7 @@
 //! | [`protocol`] | the Fig. 1 trials, nearest-spike pairing, binning into a [`protocol::StdpCurve`] |
 //! | [`fit`] | exponential fit per branch, the Bi & Poo and Abarbanel reference windows |
 //! | [`delta_rule`] | Eq. 1 on a neuron nudged toward a target is the delta rule |
-//! | [`experiment`] | `bpdl stdp`: all of the above from one [`StdpConfig`], and the figure |
+//! | [`experiment`] | `bpdl stdp`: all of the above from one [`StdpConfig`] |
 //!
 //! The paper gives no simulation parameters; ours, and the search that chose them, are in
 //! `experiments/stdp-curve/README.md`.

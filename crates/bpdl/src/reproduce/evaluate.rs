@@ -1,9 +1,13 @@
 //! The paper's evaluation (§8, Figs. 3–5) of one trained model, as data: Parzen scores of the
 //! three samplers (with the training images as a reference ceiling), the inference curve of
-//! Fig. 4 and the in-painting curve of Fig. 5. The CLI's `bpdl reproduce` renders it.
+//! Fig. 4 and the in-painting curve of Fig. 5. [`super::aggregate()`] combines it across seeds.
+//!
+//! [`score_sampler`] and [`with_prior`] ("fit another top prior, then sample and score") are
+//! shared with the sweep.
 
 use std::time::Instant;
 
+use ndarray::ArrayView2;
 use serde::{Deserialize, Serialize};
 
 use crate::backend::{Device, Matrix};
@@ -182,6 +186,10 @@ pub fn evaluate(
     let seed = Seed(seed);
     let validation = data.validation.head(opts.validation);
     let test = data.test.head(opts.test);
+    let sets = ParzenSets {
+        validation: validation.images.view(),
+        test: test.images.view(),
+    };
     let mut scores = Vec::new();
     let mut samples = Vec::new();
     for method in [Method::Generate, Method::Ancestral, Method::JointDae] {
@@ -190,56 +198,36 @@ pub fn evaluate(
             method.name(),
             opts.samples
         ));
-        let t = Instant::now();
-        let mut rng = seed.stream(&format!("sample-{}", method.name()));
-        let s = sampling::sample(dev, model, method, opts.samples, config, &mut rng)?;
-        let sample_seconds = t.elapsed().as_secs_f64();
-        stage.start(&format!("Parzen estimate of the {} samples", method.name()));
-        scores.push(parzen_of(
-            dev,
-            &s,
-            &validation.images,
-            &test.images,
-            sample_seconds,
-        )?);
+        let (score, s) = score_sampler(dev, model, config, method, opts.samples, seed, &sets)?;
+        scores.push(score);
         samples.push((method, s));
     }
     stage.start("Parzen estimate of the training images (reference ceiling)");
     let reference = data.train.head(opts.samples).images;
-    let training_images = parzen_of(dev, &reference, &validation.images, &test.images, 0.0)?;
+    let training_images = parzen_of(dev, &reference, &sets, 0.0)?;
     let (mut generate_other_prior, mut ancestral_other_prior) = (None, None);
     if opts.other_prior {
         stage.start("fitting the other kind of top prior");
-        let mut other = config.clone();
-        other.train.prior_covariance = match config.train.prior_covariance {
+        let covariance = match config.train.prior_covariance {
             PriorCovariance::Diagonal => PriorCovariance::Full,
             PriorCovariance::Full => PriorCovariance::Diagonal,
         };
         let images = data.train.head(config.data.train_limit).images;
-        let mut model = model.clone();
-        model.top_prior = Some(fit_top_prior(
+        let model = with_prior(
             dev,
-            &model,
+            model,
+            config,
             images.view(),
-            &other,
+            covariance,
             &mut seed.stream("other-prior"),
-        )?);
+        )?;
         for (method, slot) in [
             (Method::Generate, &mut generate_other_prior),
             (Method::Ancestral, &mut ancestral_other_prior),
         ] {
             stage.start(&format!("{} sampling with the other prior", method.name()));
-            let t = Instant::now();
-            let mut rng = seed.stream(&format!("sample-{}", method.name()));
-            let s = sampling::sample(dev, &model, method, opts.samples, config, &mut rng)?;
-            let seconds = t.elapsed().as_secs_f64();
-            *slot = Some(parzen_of(
-                dev,
-                &s,
-                &validation.images,
-                &test.images,
-                seconds,
-            )?);
+            let (score, _) = score_sampler(dev, &model, config, method, opts.samples, seed, &sets)?;
+            *slot = Some(score);
         }
     }
     let mut scores = scores.into_iter();
@@ -317,16 +305,60 @@ pub fn evaluate(
     ))
 }
 
+/// The images a Parzen score is computed against: σ is chosen on `validation`, the score is the
+/// mean over `test`.
+#[derive(Debug, Clone, Copy)]
+pub struct ParzenSets<'a> {
+    /// Validation images (the protocol uses 1,000).
+    pub validation: ArrayView2<'a, f32>,
+    /// Test images (the protocol uses all 10,000).
+    pub test: ArrayView2<'a, f32>,
+}
+
+/// Draws `n` samples with `method` from the stream [`sampling::stream_name`] of `seed` and scores
+/// them with the Parzen protocol; returns the score and the samples.
+pub fn score_sampler(
+    dev: &Device,
+    model: &GenerativeModel,
+    config: &Config,
+    method: Method,
+    n: usize,
+    seed: Seed,
+    sets: &ParzenSets<'_>,
+) -> Result<(SamplerScore, Matrix)> {
+    let t = Instant::now();
+    let mut rng = seed.stream(&sampling::stream_name(method));
+    let s = sampling::sample(dev, model, method, n, config, &mut rng)?;
+    let sample_seconds = t.elapsed().as_secs_f64();
+    Ok((parzen_of(dev, &s, sets, sample_seconds)?, s))
+}
+
+/// `model` with a top prior of kind `covariance` fitted to the inferred top codes of `images`
+/// (the rest of the training settings from `config`), drawing from `rng`.
+pub fn with_prior(
+    dev: &Device,
+    model: &GenerativeModel,
+    config: &Config,
+    images: ArrayView2<'_, f32>,
+    covariance: PriorCovariance,
+    rng: &mut crate::rng::Rng,
+) -> Result<GenerativeModel> {
+    let mut other = config.clone();
+    other.train.prior_covariance = covariance;
+    let mut model = model.clone();
+    model.top_prior = Some(fit_top_prior(dev, &model, images, &other, rng)?);
+    Ok(model)
+}
+
 fn parzen_of(
     dev: &Device,
     samples: &Matrix,
-    validation: &Matrix,
-    test: &Matrix,
+    sets: &ParzenSets<'_>,
     sample_seconds: f64,
 ) -> Result<SamplerScore> {
     let t = Instant::now();
     let (score, validation_curve) =
-        parzen::evaluate(dev, samples.view(), validation.view(), test.view(), None)?;
+        parzen::evaluate(dev, samples.view(), sets.validation, sets.test, None)?;
     Ok(SamplerScore {
         score,
         samples: samples.nrows(),

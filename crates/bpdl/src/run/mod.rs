@@ -2,6 +2,8 @@
 //! (`config.toml`), what produced it (`run.json`: bpdl version, git commit, seed, threads,
 //! command line) and its metrics as JSON lines (`metrics.jsonl`).
 //!
+//! [`train_in_dir`] trains into such a folder, continuing the checkpoint there if there is one.
+//!
 //! Files are written atomically (a temporary file in the same folder, then a rename), so an
 //! interrupted run never leaves a half-written checkpoint or report behind, and nothing already
 //! saved is lost.
@@ -13,6 +15,11 @@ use std::path::{Path, PathBuf};
 use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, Result};
+use crate::train::EpochMetrics;
+
+mod train_in_dir;
+
+pub use train_in_dir::{RunObserver, TrainPlan, Trained, train_in_dir};
 
 /// What produced a run: filled in by the binary (the library cannot know its own git commit).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -37,6 +44,18 @@ pub struct RunInfo {
     pub threads: usize,
     /// Seconds since the Unix epoch when the run started (metadata only, never a seed).
     pub started_unix_s: u64,
+}
+
+impl RunInfo {
+    /// The `run.json` of a run starting now.
+    pub fn new(provenance: Provenance, seed: u64, threads: usize) -> Self {
+        Self {
+            provenance,
+            seed,
+            threads,
+            started_unix_s: unix_now(),
+        }
+    }
 }
 
 /// An output folder being written.
@@ -65,7 +84,7 @@ impl RunDir {
                 path,
                 "creating the output folder",
                 e,
-                "choose another --out",
+                "choose another output folder",
             )
         })?;
         write_atomic(&path.join(files::CONFIG), config_toml.as_bytes())?;
@@ -73,7 +92,7 @@ impl RunDir {
         Self::open(path)
     }
 
-    /// Opens an existing run folder to append metrics (used by `--resume`); `metrics.jsonl` is
+    /// Opens an existing run folder to append metrics (when a run resumes); `metrics.jsonl` is
     /// opened (and created if missing) when the first record is logged.
     pub fn open(path: &Path) -> Result<Self> {
         Ok(Self {
@@ -164,7 +183,7 @@ pub fn read_info(dir: &Path) -> Result<RunInfo> {
             &p,
             "reading",
             e,
-            "is this a folder written by `bpdl train`?",
+            "is this a run folder (one that holds run.json)?",
         )
     })?;
     serde_json::from_str(&text).map_err(|e| Error::BadFile {
@@ -172,6 +191,64 @@ pub fn read_info(dir: &Path) -> Result<RunInfo> {
         problem: format!("not a valid run.json: {e}"),
         hint: "the run folder is damaged; train again".into(),
     })
+}
+
+/// The epoch records of a run folder's `metrics.jsonl`, in order; none when the file does not
+/// exist yet. A line that is not an epoch record is an error naming the file and the line.
+pub fn read_metrics(dir: &Path) -> Result<Vec<EpochMetrics>> {
+    let p = dir.join(files::METRICS);
+    let text = match std::fs::read_to_string(&p) {
+        Ok(t) => t,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
+        Err(e) => return Err(Error::io(&p, "reading", e)),
+    };
+    text.lines()
+        .enumerate()
+        .map(|(i, l)| {
+            serde_json::from_str(l).map_err(|e| Error::BadFile {
+                path: p.clone(),
+                problem: format!("line {} is not an epoch record: {e}", i + 1),
+                hint: "the run folder is damaged; train again".into(),
+            })
+        })
+        .collect()
+}
+
+/// The machine in words, `"<CPU model>, <n> cores"` from `/proc/cpuinfo` (`"unknown machine"`
+/// where that cannot be read).
+pub fn machine() -> String {
+    std::fs::read_to_string("/proc/cpuinfo")
+        .ok()
+        .and_then(|t| {
+            let name = t
+                .lines()
+                .find(|l| l.starts_with("model name"))?
+                .split(':')
+                .nth(1)?
+                .trim()
+                .to_string();
+            let cores = t.lines().filter(|l| l.starts_with("processor")).count();
+            Some(format!("{name}, {cores} cores"))
+        })
+        .unwrap_or_else(|| "unknown machine".into())
+}
+
+/// The current UTC time as `YYYYmmdd-HHMMSS` (for default output folder names).
+pub fn timestamp() -> String {
+    let secs = unix_now();
+    let (days, rem) = (secs / 86_400, secs % 86_400);
+    // civil-from-days (H. Hinnant's algorithm)
+    let z = days as i64 + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = doy - (153 * mp + 2) / 5 + 1;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 };
+    let y = yoe + era * 400 + i64::from(m <= 2);
+    let (h, min, s) = (rem / 3600, rem % 3600 / 60, rem % 60);
+    format!("{y:04}{m:02}{d:02}-{h:02}{min:02}{s:02}")
 }
 
 /// Seconds since the Unix epoch (for metadata).

@@ -1,0 +1,449 @@
+//! The reproduction's results across seeds, typed: each headline is the mean over seeds of one
+//! seed's number, with the across-seed sample standard deviation when there are two seeds or
+//! more and the per-seed standard error averaged over seeds (`results.json`, read back by the
+//! report). [`SCHEMA_VERSION`] changes whenever a field is renamed or removed.
+
+use serde::{Deserialize, Serialize};
+
+use super::evaluate::{Evaluation, InferenceSummary, SamplerScore};
+use super::paper::PaperNumbers;
+use crate::config::Config;
+use crate::error::{Error, Result};
+use crate::run::Provenance;
+use crate::spiking::StdpReport;
+use crate::spiking::delta_rule::DeltaRuleReport;
+use crate::stats;
+
+/// The version of the `results.json` layout.
+pub const SCHEMA_VERSION: u32 = 1;
+
+/// A Parzen headline: one sampler's score over seeds.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Headline {
+    /// Mean over seeds of the mean test log-likelihood (nats).
+    pub mean: f64,
+    /// The per-seed standard error, averaged over seeds.
+    pub se: f64,
+    /// The chosen σ, averaged over seeds.
+    pub sigma: f64,
+    /// Sample standard deviation of the seeds' means (two seeds or more).
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub sd_across_seeds: Option<f64>,
+    /// Samples per seed.
+    pub samples: usize,
+}
+
+/// The Parzen table across seeds.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ParzenHeadlines {
+    /// GENERATE (Algorithm 2).
+    pub generate: Headline,
+    /// Ancestral sampling.
+    pub ancestral: Headline,
+    /// The §5.1 joint-DAE chain.
+    pub joint_dae: Headline,
+    /// Training images as samples (the estimator's ceiling).
+    pub training_images: Headline,
+    /// GENERATE with the other kind of top prior (when every seed measured it).
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub generate_other_prior: Option<Headline>,
+    /// Ancestral sampling with the other kind of top prior.
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub ancestral_other_prior: Option<Headline>,
+}
+
+/// Fig. 4 across seeds, with the first seed's whole curve.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct InferenceHeadline {
+    /// α of the inference.
+    pub alpha: f32,
+    /// Mean over seeds of log p(x, h) at the feed-forward start.
+    pub log_pxh_first: f64,
+    /// Its standard error, averaged over seeds.
+    pub log_pxh_first_se: f64,
+    /// Mean over seeds of log p(x, h) after the last iteration.
+    pub log_pxh_last: f64,
+    /// Its standard error, averaged over seeds.
+    pub log_pxh_last_se: f64,
+    /// Sample standard deviation of the seeds' `log_pxh_last`.
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub log_pxh_last_sd_across_seeds: Option<f64>,
+    /// The first seed's summary and curve.
+    pub first_seed: InferenceSummary,
+}
+
+/// Fig. 5 across seeds.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct InpaintingHeadline {
+    /// Mean over seeds of the MSE on the missing pixels before in-painting.
+    pub mse_first: f64,
+    /// Mean over seeds of the MSE after the last iteration.
+    pub mse_last: f64,
+    /// Sample standard deviation of the seeds' `mse_last`.
+    pub mse_last_sd_across_seeds: Option<f64>,
+    /// The first seed's MSE after each iteration (index 0: before).
+    pub mse_missing: Vec<f64>,
+    /// Digits in-painted per seed.
+    pub examples: usize,
+    /// Fraction of pixels missing.
+    pub missing_fraction: f64,
+}
+
+/// Fig. 1 in numbers: the exponential fit of the simulated STDP window.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct StdpSummary {
+    /// τ₊ of the potentiation branch (ms).
+    pub tau_plus_ms: Option<f64>,
+    /// τ₋ of the depression branch (ms).
+    pub tau_minus_ms: Option<f64>,
+    /// A₊.
+    pub a_plus: Option<f64>,
+    /// A₋.
+    pub a_minus: Option<f64>,
+    /// Correlation of the bin means with the Bi & Poo window.
+    pub correlation_with_bi_poo: Option<f64>,
+    /// The delta-rule demonstration.
+    pub delta_rule: DeltaRuleReport,
+    /// Seconds of the simulation.
+    pub seconds: f64,
+}
+
+impl StdpSummary {
+    /// The summary of a report that took `seconds`.
+    pub fn of(r: &StdpReport, seconds: f64) -> Self {
+        let (p, d) = (r.fit.potentiation, r.fit.depression);
+        Self {
+            tau_plus_ms: p.map(|f| f.tau_ms),
+            tau_minus_ms: d.map(|f| f.tau_ms),
+            a_plus: p.map(|f| f.amplitude),
+            a_minus: d.map(|f| f.amplitude),
+            correlation_with_bi_poo: r.correlation_with_bi_poo,
+            delta_rule: r.delta_rule.clone(),
+            seconds,
+        }
+    }
+}
+
+/// Where the time went (seconds).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Timings {
+    /// Training, per seed (recorded epoch times for a reused run).
+    pub train_seconds: Vec<f64>,
+    /// Evaluation, per seed.
+    pub evaluation_seconds: Vec<f64>,
+    /// The Fig. 1 simulation.
+    pub stdp_seconds: f64,
+    /// The whole reproduction.
+    pub total_seconds: f64,
+}
+
+/// One seed's model and what it measured.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SeedResult {
+    /// The seed.
+    pub seed: u64,
+    /// Its run folder.
+    pub run: String,
+    /// Seconds of training.
+    pub train_seconds: f64,
+    /// Seconds of evaluation.
+    pub evaluation_seconds: f64,
+    /// The evaluation.
+    pub evaluation: Evaluation,
+}
+
+/// What a reproduction was run with, beside the per-seed results.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RunContext {
+    /// The configuration (the first seed's; later seeds add 1, 2, … to its seed).
+    pub config: Config,
+    /// A reduced run.
+    pub quick: bool,
+    /// The model came from an earlier run instead of being trained.
+    pub reused_run: bool,
+    /// Fig. 1.
+    pub stdp: StdpSummary,
+    /// Seconds of the whole reproduction.
+    pub total_seconds: f64,
+    /// The machine, in words.
+    pub machine: String,
+    /// Worker threads.
+    pub threads: usize,
+    /// What produced it.
+    pub provenance: Provenance,
+}
+
+/// `results.json`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Results {
+    /// [`SCHEMA_VERSION`].
+    pub schema_version: u32,
+    /// The Parzen table.
+    pub parzen: ParzenHeadlines,
+    /// Fig. 4 with the training α.
+    pub inference: InferenceHeadline,
+    /// Fig. 4 with GENERATE's α.
+    pub inference_generate_alpha: InferenceHeadline,
+    /// Fig. 5.
+    pub inpainting: InpaintingHeadline,
+    /// Fig. 1.
+    pub stdp: StdpSummary,
+    /// The paper's numbers.
+    pub paper: PaperNumbers,
+    /// Timings.
+    pub timings: Timings,
+    /// The seeds.
+    pub seeds: Vec<u64>,
+    /// Their run folders.
+    pub runs: Vec<String>,
+    /// A reduced run.
+    pub quick: bool,
+    /// The model came from an earlier run.
+    pub reused_run: bool,
+    /// The machine.
+    pub machine: String,
+    /// Worker threads.
+    pub threads: usize,
+    /// What produced it.
+    pub provenance: Provenance,
+    /// The configuration.
+    pub config: Config,
+    /// Every seed's evaluation.
+    pub per_seed: Vec<Evaluation>,
+}
+
+/// Combines the seeds' evaluations; an error when there are none.
+pub fn aggregate(seeds: Vec<SeedResult>, ctx: RunContext) -> Result<Results> {
+    if seeds.is_empty() {
+        return Err(Error::Usage(
+            "a reproduction needs at least one seed".into(),
+        ));
+    }
+    let evals: Vec<Evaluation> = seeds.iter().map(|s| s.evaluation.clone()).collect();
+    let headline = |pick: &dyn Fn(&Evaluation) -> &SamplerScore| {
+        let of = |f: &dyn Fn(&SamplerScore) -> f64| -> Vec<f64> {
+            evals.iter().map(|e| f(pick(e))).collect()
+        };
+        let (mean, sd) = stats::mean_sd(&of(&|s| s.score.mean));
+        Headline {
+            mean,
+            se: stats::mean(&of(&|s| s.score.se)),
+            sigma: stats::mean(&of(&|s| s.score.sigma)),
+            sd_across_seeds: sd,
+            samples: pick(&evals[0]).samples,
+        }
+    };
+    let other = evals.iter().all(|e| {
+        e.parzen.generate_other_prior.is_some() && e.parzen.ancestral_other_prior.is_some()
+    });
+    let parzen = ParzenHeadlines {
+        generate: headline(&|e| &e.parzen.generate),
+        ancestral: headline(&|e| &e.parzen.ancestral),
+        joint_dae: headline(&|e| &e.parzen.joint_dae),
+        training_images: headline(&|e| &e.parzen.training_images),
+        generate_other_prior: other.then(|| {
+            headline(&|e| {
+                e.parzen
+                    .generate_other_prior
+                    .as_ref()
+                    .unwrap_or(&e.parzen.generate)
+            })
+        }),
+        ancestral_other_prior: other.then(|| {
+            headline(&|e| {
+                e.parzen
+                    .ancestral_other_prior
+                    .as_ref()
+                    .unwrap_or(&e.parzen.ancestral)
+            })
+        }),
+    };
+    let inference = |pick: fn(&Evaluation) -> &InferenceSummary, alpha: f32| {
+        let of = |f: fn(&InferenceSummary) -> f64| -> Vec<f64> {
+            evals.iter().map(|e| f(pick(e))).collect()
+        };
+        let (last, last_sd) = stats::mean_sd(&of(|s| s.log_pxh_last));
+        InferenceHeadline {
+            alpha,
+            log_pxh_first: stats::mean(&of(|s| s.log_pxh_first)),
+            log_pxh_first_se: stats::mean(&of(|s| s.log_pxh_first_se)),
+            log_pxh_last: last,
+            log_pxh_last_se: stats::mean(&of(|s| s.log_pxh_last_se)),
+            log_pxh_last_sd_across_seeds: last_sd,
+            first_seed: pick(&evals[0]).clone(),
+        }
+    };
+    let firsts: Vec<f64> = evals.iter().map(|e| e.inpainting.mse_first).collect();
+    let lasts: Vec<f64> = evals.iter().map(|e| e.inpainting.mse_last).collect();
+    let (mse_last, mse_last_sd) = stats::mean_sd(&lasts);
+    let detail = &evals[0].inpainting.detail;
+    let inpainting = InpaintingHeadline {
+        mse_first: stats::mean(&firsts),
+        mse_last,
+        mse_last_sd_across_seeds: mse_last_sd,
+        mse_missing: detail.mse_missing.clone(),
+        examples: detail.examples,
+        missing_fraction: detail.missing_fraction,
+    };
+    let config = ctx.config;
+    Ok(Results {
+        schema_version: SCHEMA_VERSION,
+        parzen,
+        inference: inference(|e| &e.inference, config.inference.alpha),
+        inference_generate_alpha: inference(|e| &e.inference_generate_alpha, config.generate.alpha),
+        inpainting,
+        timings: Timings {
+            train_seconds: seeds.iter().map(|s| s.train_seconds).collect(),
+            evaluation_seconds: seeds.iter().map(|s| s.evaluation_seconds).collect(),
+            stdp_seconds: ctx.stdp.seconds,
+            total_seconds: ctx.total_seconds,
+        },
+        stdp: ctx.stdp,
+        paper: PaperNumbers::default(),
+        seeds: seeds.iter().map(|s| s.seed).collect(),
+        runs: seeds.iter().map(|s| s.run.clone()).collect(),
+        quick: ctx.quick,
+        reused_run: ctx.reused_run,
+        machine: ctx.machine,
+        threads: ctx.threads,
+        provenance: ctx.provenance,
+        config,
+        per_seed: evals,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::eval::InferenceCurve;
+    use crate::eval::inpainting::Inpainting;
+    use crate::eval::parzen::ParzenScore;
+    use crate::reproduce::evaluate::{InpaintingSummary, ParzenTable};
+
+    fn score(mean: f64, se: f64) -> SamplerScore {
+        SamplerScore {
+            score: ParzenScore {
+                mean,
+                se,
+                sigma: 0.2,
+            },
+            samples: 100,
+            sample_seconds: 1.0,
+            parzen_seconds: 1.0,
+            validation_curve: vec![(0.2, mean)],
+        }
+    }
+
+    fn summary(first: f64, last: f64) -> InferenceSummary {
+        InferenceSummary {
+            log_pxh_first: first,
+            log_pxh_first_se: 1.0,
+            log_pxh_last: last,
+            log_pxh_last_se: 3.0,
+            curve: InferenceCurve {
+                examples: 10,
+                steps: 1,
+                log_pxh_mean: vec![first, last],
+                log_pxh_se: vec![1.0, 3.0],
+                log_px_given_h1_mean: vec![first, last],
+                example_curves: Vec::new(),
+                recon_mse: 0.0,
+                recon_mse_start: 0.0,
+            },
+        }
+    }
+
+    fn seed(seed: u64, generate: f64, se: f64) -> SeedResult {
+        SeedResult {
+            seed,
+            run: format!("train-seed{seed}"),
+            train_seconds: 10.0,
+            evaluation_seconds: 5.0,
+            evaluation: Evaluation {
+                parzen: ParzenTable {
+                    generate: score(generate, se),
+                    ancestral: score(100.0, 1.0),
+                    joint_dae: score(150.0, 1.0),
+                    training_images: score(240.0, 1.0),
+                    generate_other_prior: Some(score(generate + 1.0, se)),
+                    // only the second seed lacks it
+                    ancestral_other_prior: (seed == 1).then(|| score(101.0, 1.0)),
+                },
+                inference: summary(-20.0, -10.0 - seed as f64),
+                inference_generate_alpha: summary(-20.0, -30.0),
+                inpainting: InpaintingSummary {
+                    mse_first: 0.3,
+                    mse_last: 0.1 * seed as f64,
+                    detail: Inpainting {
+                        examples: 10,
+                        missing_fraction: 0.5,
+                        mse_missing: vec![0.3, 0.1 * seed as f64],
+                    },
+                },
+            },
+        }
+    }
+
+    fn context() -> RunContext {
+        RunContext {
+            config: Config::default(),
+            quick: true,
+            reused_run: false,
+            stdp: StdpSummary {
+                tau_plus_ms: None,
+                tau_minus_ms: None,
+                a_plus: None,
+                a_minus: None,
+                correlation_with_bi_poo: None,
+                delta_rule: serde_json::from_value(serde_json::json!({
+                    "w_least_squares": [], "w_spiking": [], "w_rate": [], "w_true": [],
+                    "relative_error_spiking": 0.0, "relative_error_rate": 0.0,
+                    "weight_error_spiking": 0.0, "mse_least_squares": 0.0, "mse_spiking": 0.0,
+                    "mse_initial": 0.0, "effective_learning_rate": 0.0, "presentations": 0,
+                    "steps": 0
+                }))
+                .unwrap(),
+                seconds: 7.0,
+            },
+            total_seconds: 40.0,
+            machine: "m".into(),
+            threads: 2,
+            provenance: Provenance {
+                bpdl_version: "0".into(),
+                git_commit: "x".into(),
+                command: "c".into(),
+            },
+        }
+    }
+
+    /// Seeds scoring 230 and 234: mean 232, sd √8 (n − 1 = 1); the per-seed s.e. 1 and 3
+    /// average to 2; the first seed's curve is kept; a prior measured by only some seeds is
+    /// left out rather than averaged over fewer seeds.
+    #[test]
+    fn two_seeds_give_the_mean_the_sample_sd_and_the_average_se() {
+        let r = aggregate(vec![seed(1, 230.0, 1.0), seed(2, 234.0, 3.0)], context()).unwrap();
+        assert_eq!(r.schema_version, SCHEMA_VERSION);
+        assert_eq!(r.parzen.generate.mean, 232.0);
+        assert_eq!(r.parzen.generate.se, 2.0);
+        assert!((r.parzen.generate.sd_across_seeds.unwrap() - 8f64.sqrt()).abs() < 1e-12);
+        assert_eq!(r.parzen.ancestral.sd_across_seeds, Some(0.0));
+        assert!(
+            r.parzen.generate_other_prior.is_some() == r.parzen.ancestral_other_prior.is_some()
+        );
+        assert!(r.parzen.ancestral_other_prior.is_none());
+        // log p after inference: −11 and −12
+        assert_eq!(r.inference.log_pxh_last, -11.5);
+        assert_eq!(r.inference.first_seed.log_pxh_last, -11.0);
+        assert!((r.inpainting.mse_last - 0.15).abs() < 1e-12);
+        assert_eq!(r.timings.stdp_seconds, 7.0);
+        assert_eq!(r.seeds, vec![1, 2]);
+        // written and read back unchanged
+        let back: Results = serde_json::from_str(&serde_json::to_string(&r).unwrap()).unwrap();
+        assert_eq!(back, r);
+    }
+
+    #[test]
+    fn no_seed_is_an_error_not_a_panic() {
+        assert!(aggregate(Vec::new(), context()).is_err());
+    }
+}
