@@ -11,7 +11,7 @@ trap 'rm -rf "$out"' EXIT
 ramp="--set drive.kind=ramp --set neuron.tau_membrane_ms=20"
 ou="--set drive.kind=ou --set neuron.tau_membrane_ms=20"
 rows=(
-  "ramp (spec §5.1): slopes ±0.01…0.5/ms@@$ramp"
+  "ramp (gap S5): slopes ±0.01…0.5/ms@@$ramp"
   "ramp, slopes ±0.02…0.5/ms@@$ramp --set drive.ramp.slope_min_per_ms=0.02"
   "ramp, slopes ±0.01…0.2/ms@@$ramp --set drive.ramp.slope_max_per_ms=0.2"
   "ramp, falling slopes ×0.5@@$ramp --set drive.ramp.falling_slope_scale=0.5"

@@ -15,7 +15,7 @@
 //! scalar definition and the kernels give identical values.
 //!
 //! The paper's experiment uses softplus for h1 and sigmoid for h2 (§8); the decoders' output
-//! non-linearities are our choice (spec G4: sigmoid for g1, softplus for g2).
+//! non-linearities are our choice (gap G4: sigmoid for g1, softplus for g2).
 
 use serde::{Deserialize, Serialize};
 

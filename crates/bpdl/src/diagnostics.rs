@@ -1,4 +1,4 @@
-//! Health diagnostics of the inferred codes (spec §5.2): the failure modes of Algorithm 2 show up
+//! Health diagnostics of the inferred codes (gap S6): the failure modes of Algorithm 2 show up
 //! here first — a sigmoid layer that saturates to one code for every example (spread → 0,
 //! saturation → 1) or a softplus layer that runs away (mean |h| growing without bound).
 //!
@@ -41,6 +41,26 @@ pub struct EpochMetrics {
     pub layers: Vec<LayerStats>,
     /// Minibatches in the epoch.
     pub minibatches: usize,
+}
+
+/// One line: `log p` before → after inference, the decoders' and encoders' losses, mean |h| and
+/// the spread of every layer.
+impl std::fmt::Display for EpochMetrics {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let list = |v: &mut dyn Iterator<Item = f64>| {
+            v.map(|x| format!("{x:.3}")).collect::<Vec<_>>().join(" ")
+        };
+        write!(
+            f,
+            "logp {:.2}→{:.2} | g {} | f {} | |h| {} | sd {}",
+            self.log_pxh_before,
+            self.log_pxh_after,
+            list(&mut self.loss_decoder.iter().copied()),
+            list(&mut self.loss_encoder.iter().copied()),
+            list(&mut self.layers.iter().map(|l| l.mean_abs)),
+            list(&mut self.layers.iter().map(|l| l.spread)),
+        )
+    }
 }
 
 /// Running sums over the minibatches of an epoch.

@@ -8,6 +8,10 @@
 //!
 //! ## Paper → code
 //!
+//! Where the paper leaves a setting open, the code cites the choice as `[gap Gn]` (G1–G17) or
+//! `[gap Sn]` (S1–S8): the sections of `docs/paper-gaps.md` in the repository (anchors `#gn`,
+//! `#sn`), which say what the paper leaves open, what bpdl chose and what the choice measured.
+//!
 //! | paper | module | key names |
 //! |---|---|---|
 //! | STDP as SGD: ΔW ∝ S_pre · dV_post/dt (§2, Eq. 1, Fig. 1) | [`spiking`] | [`spiking::stdp::weight_change`], [`spiking::protocol::run_trials`], [`spiking::fit::fit_window`], [`spiking::delta_rule::run`] |
@@ -15,12 +19,12 @@
 //! | neuron non-linearities | [`activation`] | [`Activation`] |
 //! | dense math, threads | [`backend`] | [`Device::matmul`], [`Device::affine`] |
 //! | p(x, h) = p(x\|h1) Π p(h_l\|h_{l+1}) p(h_L), maps f_l, g_l (§4, Eq. 7) | [`model`] | [`model::GenerativeModel`], [`model::LayerPair`], [`model::Map`] |
-//! | log p(x, h) without constants (Fig. 4, spec G12) | [`model::objective`] | [`model::objective::log_joint`] |
+//! | log p(x, h) without constants (Fig. 4, gap G12) | [`model::objective`] | [`model::objective::log_joint`] |
 //! | E-step: INFERENCE with targetprop (§4–6, Eq. 8, 12; Algorithm 2) | [`inference`] | [`inference::Inference::e_step`], [`inference::Inference::iterate`], [`inference::Evidence`] |
 //! | M-step: local denoising rules, no backprop (§4, Algorithm 2 TRAIN) | [`learning`] | [`learning::m_step`], [`learning::local_delta()`] |
 //! | variational EM loop, top prior (§3, §8) | [`train`] | [`train::train`], [`train::Learner`] ([`train::Learner::e_step`], [`train::Learner::m_step`]), [`train::fit_top_prior`] |
 //! | the denoising criterion's corruption (§5, §8) | [`model::corruption`] | [`model::corruption::corrupt`] |
-//! | health of the codes (spec §5.2) | [`diagnostics`] | [`diagnostics::LayerStats`] |
+//! | health of the codes (gap S6) | [`diagnostics`] | [`diagnostics::LayerStats`] |
 //! | Fig. 4: log p(x, h) over inference | [`eval`] | [`eval::inference_curve()`] |
 //! | GENERATE, ancestral sampling, the joint-DAE chain (§5, §8, Algorithm 2; Fig. 3) | [`sampling`] | [`sampling::generate`], [`sampling::ancestral`], [`sampling::joint_dae`] |
 //! | Parzen-window log-likelihood (§8, Breuleux et al. 2011 protocol) | [`eval::parzen`] | [`eval::parzen::evaluate`], [`eval::parzen::log_densities`] |

@@ -263,3 +263,29 @@ pub fn sample(
         Method::JointDae => joint_dae(dev, model, n, config.generate.joint_dae_steps, config, rng),
     }
 }
+
+/// Writes `samples` (`[n, 784]`) to `out` as safetensors (tensor `samples`; metadata: method,
+/// seed, the run they came from and the bpdl version) and, with the `report` feature, a 10×10
+/// PNG grid of the first 100 beside it (`out` with extension `png`).
+pub fn write_samples(
+    out: &std::path::Path,
+    samples: &Matrix,
+    method: Method,
+    seed: u64,
+    run: &std::path::Path,
+) -> Result<()> {
+    let mut w = crate::tensor_file::TensorWriter::new();
+    w.matrix("samples", samples.view());
+    w.meta("method", method.name());
+    w.meta("seed", seed.to_string());
+    w.meta("run", run.display().to_string());
+    w.meta("bpdl_version", env!("CARGO_PKG_VERSION"));
+    w.write(out)?;
+    #[cfg(feature = "report")]
+    {
+        use crate::image_grid::{self, GridLayout};
+        let first = samples.slice(ndarray::s![..samples.nrows().min(100), ..]);
+        image_grid::write_png(&out.with_extension("png"), first, GridLayout::mnist(10))?;
+    }
+    Ok(())
+}

@@ -267,7 +267,7 @@ impl Learner {
     }
 }
 
-/// p(h_L) = N(mean, scale·var) of the inferred top codes of `images` (paper §8, spec G9).
+/// p(h_L) = N(mean, scale·var) of the inferred top codes of `images` (paper §8, gap G9).
 pub fn fit_top_prior(
     dev: &Device,
     model: &GenerativeModel,

@@ -1,6 +1,6 @@
 //! Oracles for the Fig. 1 window:
 //! 1. the paper's deterministic argument: a ramp `V(t) = V(0) + s t` crosses θ at `Δt = Δθ/s`,
-//!    so `ΔW = η s = η Δθ/Δt` on both branches (spec §2.1);
+//!    so `ΔW = η s = η Δθ/Δt` on both branches (gap S1);
 //! 2. with `Δθ ~ U(0, 1)` and `|s|` log-uniform on `[a, b]`, the law of `s` given `Δt` is uniform
 //!    on `[a, min(b, 1/|Δt|)]` (the joint density of `(s, Δt)` is `p(s)·s`, constant in `s`), so
 //!    `E[ΔW | Δt] = η (a + min(b, 1/|Δt|))/2` with density `∝ min(b, 1/|Δt|) − a`, which gives
@@ -21,8 +21,9 @@ use bpdl::spiking::StdpConfig;
 use bpdl::spiking::fit::fit_window;
 use bpdl::spiking::neuron::{EscapeNoiseParams, MembraneParams};
 use bpdl::spiking::protocol::{
-    Drive, OuDrive, PreSynapse, ProtocolParams, RampDrive, SpikeModel, bin_trials, run_trials,
+    Drive, OuDrive, PreSynapse, ProtocolParams, RampDrive, SpikeModel, run_trials,
 };
+use bpdl::spiking::window::bin_trials;
 
 const MEMBRANE: MembraneParams = MembraneParams {
     tau_membrane_ms: 20.0,

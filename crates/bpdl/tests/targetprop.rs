@@ -3,7 +3,7 @@
 //! * For a linear, invertible pair `g(h) = h·M`, `f(x) = x·M⁻¹`, the targetprop step
 //!   `f(x) − f(g(h)) = (x − h·M)·M⁻¹` is the Gauss–Newton step: its inner product with the exact
 //!   gradient `(x − h·M)·Mᵀ` of `log N(x; g(h), I)` is `‖x − h·M‖² > 0`, and the two are
-//!   parallel when M is a scaled orthogonal matrix (spec claim 5). Iterating it converges to the
+//!   parallel when M is a scaled orthogonal matrix (gap S4). Iterating it converges to the
 //!   posterior mode `h* = x·M⁻¹` geometrically, with rate `1 − δ`.
 //! * For a small nonlinear model trained by bpdl, the targetprop step has a clearly positive
 //!   cosine with the exact gradient `((x − g) ⊙ g′)·W_gᵀ`, and inference raises log p(x, h) on

@@ -3,12 +3,11 @@
 
 use std::path::PathBuf;
 
-use anyhow::{Result, bail};
+use anyhow::Result;
 use bpdl::Device;
 use bpdl::data::Dataset;
-use bpdl::eval::parzen;
+use bpdl::eval::parzen::{self, ParzenSettings};
 use clap::Subcommand;
-use serde::Serialize;
 
 use crate::Global;
 use crate::common;
@@ -41,18 +40,6 @@ pub struct ParzenArgs {
     pub dataset: Dataset,
 }
 
-#[derive(Serialize)]
-pub struct ParzenReport {
-    pub samples: String,
-    pub n_samples: usize,
-    pub n_test: usize,
-    pub mean: f64,
-    pub se: f64,
-    pub sigma: f64,
-    pub validation_curve: Vec<(f64, f64)>,
-    pub seconds: f64,
-}
-
 pub fn run(global: &Global, cmd: &EvalCommand) -> Result<()> {
     match cmd {
         EvalCommand::Parzen(args) => parzen_cmd(global, args),
@@ -72,34 +59,12 @@ fn parzen_cmd(global: &Global, args: &ParzenArgs) -> Result<()> {
         let r = bpdl::tensor_file::TensorReader::open(p)?;
         (r.matrix("samples", None)?, p.display().to_string())
     };
-    if samples.ncols() != data.pixels() {
-        bail!(
-            "{name}: samples have {} values each, {} images have {}",
-            samples.ncols(),
-            args.dataset,
-            data.pixels()
-        );
-    }
-    let started = std::time::Instant::now();
-    let validation = data.validation.head(args.validation);
-    let test = data.test.head(args.test_limit);
-    let (score, curve) = parzen::evaluate(
-        &dev,
-        samples.view(),
-        validation.images.view(),
-        test.images.view(),
-        args.sigma,
-    )?;
-    let report = ParzenReport {
-        samples: name,
-        n_samples: samples.nrows(),
-        n_test: test.len(),
-        mean: score.mean,
-        se: score.se,
-        sigma: score.sigma,
-        validation_curve: curve,
-        seconds: started.elapsed().as_secs_f64(),
+    let settings = ParzenSettings {
+        sigma: args.sigma,
+        validation: args.validation,
+        test_limit: args.test_limit,
     };
+    let report = parzen::evaluate_samples(&dev, samples.view(), &name, &data, &settings)?;
     println!("{}", serde_json::to_string_pretty(&report)?);
     Ok(())
 }

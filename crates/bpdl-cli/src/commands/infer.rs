@@ -7,7 +7,7 @@ use anyhow::{Context, Result};
 use bpdl::Device;
 use bpdl::checkpoint;
 use bpdl::data::SplitName;
-use serde::Serialize;
+use bpdl::eval::inference_curve::InferenceReport;
 
 use crate::Global;
 use crate::common;
@@ -35,15 +35,6 @@ pub struct InferArgs {
     /// Examples per minibatch.
     #[arg(long, default_value_t = 500)]
     pub batch: usize,
-}
-
-#[derive(Serialize)]
-struct Report<'a> {
-    split: SplitName,
-    delta: f32,
-    alpha: f32,
-    #[serde(flatten)]
-    curve: &'a bpdl::eval::InferenceCurve,
 }
 
 pub fn run(global: &Global, args: &InferArgs) -> Result<()> {
@@ -79,27 +70,15 @@ pub fn run(global: &Global, args: &InferArgs) -> Result<()> {
         &mut rng,
     )?;
     spinner.finish_and_clear();
-    let report = Report {
+    let report = InferenceReport {
         split: args.split,
         delta: params.delta,
         alpha: params.alpha,
-        curve: &curve,
+        curve,
     };
     let dir = global.out.clone().unwrap_or_else(|| args.run.clone());
     let out = dir.join(format!("inference_{split_name}.json"));
     bpdl::run::write_json(&out, &report).with_context(|| format!("writing {}", out.display()))?;
-    let last = curve.steps;
-    println!(
-        "log p(x,h): {:.3} ± {:.3} (feed-forward) → {:.3} ± {:.3} after {} iterations; \
-         reconstruction MSE {:.5} → {:.5}; written to {}",
-        curve.log_pxh_mean[0],
-        curve.log_pxh_se[0],
-        curve.log_pxh_mean[last],
-        curve.log_pxh_se[last],
-        last,
-        curve.recon_mse_start,
-        curve.recon_mse,
-        out.display()
-    );
+    println!("{}; written to {}", report.curve, out.display());
     Ok(())
 }

@@ -2,13 +2,11 @@
 //! joint-DAE chain; writes `samples_<method>.safetensors` (tensor `samples`, `[n, 784]`) and a
 //! PNG grid of the first 100 beside it, into `--out DIR` (default: the run folder).
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use anyhow::{Context, Result};
-use bpdl::image_grid::{self, GridLayout};
 use bpdl::sampling::{self, Method};
-use bpdl::tensor_file::TensorWriter;
-use bpdl::{Device, Matrix, checkpoint};
+use bpdl::{Device, checkpoint};
 
 use crate::Global;
 
@@ -41,7 +39,8 @@ pub fn run(global: &Global, args: &SampleArgs) -> Result<()> {
     let mut rng = bpdl::rng::Seed(seed).stream(&sampling::stream_name(args.method));
     let samples = sampling::sample(&dev, &model, args.method, n, &config, &mut rng)?;
     spinner.finish_and_clear();
-    write_samples(&out, &samples, args.method, seed, &args.run)?;
+    sampling::write_samples(&out, &samples, args.method, seed, &args.run)
+        .with_context(|| format!("writing {}", out.display()))?;
     println!(
         "{} {} samples in {:.1}s: {} (grid: {})",
         n,
@@ -50,26 +49,5 @@ pub fn run(global: &Global, args: &SampleArgs) -> Result<()> {
         out.display(),
         out.with_extension("png").display()
     );
-    Ok(())
-}
-
-/// Writes samples as safetensors plus a 10×10 PNG grid of the first 100 beside it.
-pub fn write_samples(
-    out: &Path,
-    samples: &Matrix,
-    method: Method,
-    seed: u64,
-    run: &Path,
-) -> Result<()> {
-    let mut w = TensorWriter::new();
-    w.matrix("samples", samples.view());
-    w.meta("method", method.name());
-    w.meta("seed", seed.to_string());
-    w.meta("run", run.display().to_string());
-    w.meta("bpdl_version", env!("CARGO_PKG_VERSION"));
-    w.write(out)
-        .with_context(|| format!("writing {}", out.display()))?;
-    let first = samples.slice(ndarray::s![..samples.nrows().min(100), ..]);
-    image_grid::write_png(&out.with_extension("png"), first, GridLayout::mnist(10))?;
     Ok(())
 }

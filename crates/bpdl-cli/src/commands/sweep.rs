@@ -3,7 +3,7 @@
 //! Folders are reused, so an interrupted sweep continues where it stopped.
 
 use anyhow::Result;
-use bpdl::reproduce::sweep::{Scored, SweepLine, score_model};
+use bpdl::reproduce::sweep::{Scored, SweepLine, SweepObserver, SweepPlan, sweep};
 use bpdl::{Config, Device};
 
 use crate::Global;
@@ -40,68 +40,27 @@ pub fn run(global: &Global, args: &SweepArgs) -> Result<()> {
     let out = common::out_dir(global, "runs/sweep");
     let combos = bpdl::config::combinations(&args.vary, &args.variant)?;
     // validate every combination before spending hours on the first
-    let configs = combos
-        .iter()
-        .map(|c| args.config.resolve(global, &[], c))
-        .collect::<Result<Vec<Config>>>()?;
-    let data = common::load_dataset(global, configs[0].data.dataset)?;
+    let runs = combos
+        .into_iter()
+        .map(|c| Ok((c.clone(), args.config.resolve(global, &[], &c)?)))
+        .collect::<Result<Vec<(Vec<String>, Config)>>>()?;
     let base: Config = args.config.resolve(global, &[], &[])?;
-    let header = format!(
-        "# bpdl sweep: every combination of {:?} on top of this config\n",
-        args.vary
-    );
-    let info = bpdl::run::RunInfo::new(common::provenance(), configs[0].seed, dev.threads());
-    let mut log = bpdl::run::RunDir::create(
-        &out,
-        &(header + &bpdl::config::to_toml_string(&base)?),
-        &info,
-    )?;
-    let mut results = Vec::new();
-    for (i, (combo, config)) in combos.iter().zip(&configs).enumerate() {
-        let name = format!("{:02}-{}", i + 1, slug(&combo.join(",")));
-        let dir = out.join(&name);
-        eprintln!("[{}/{}] {}", i + 1, combos.len(), combo.join(" "));
-        let mut line = SweepLine {
-            run: name,
-            overrides: combo.clone(),
-            ..SweepLine::default()
-        };
-        let prov = common::provenance();
-        match bpdl::run::train_in_dir(&dev, config, &data, &dir, &prov, &mut Progress::default()) {
-            Err(e) => {
-                // a setting that diverges is a result too: record it and go on
-                eprintln!("    failed: {e}");
-                line.error = Some(e.to_string());
-            }
-            Ok(trained) => {
-                line.train_seconds = trained.seconds;
-                let samples = args.samples.unwrap_or(config.generate.samples);
-                let model = &trained.state.model;
-                let s = score_model(&dev, &data, config, model, samples, args.full_prior)?;
-                print_scores("", &s.generate, &s.ancestral);
-                if let (Some(g), Some(a)) = (&s.generate_full_prior, &s.ancestral_full_prior) {
-                    print_scores("full-covariance prior: ", g, a);
-                }
-                line.scores = Some(s);
-            }
-        }
-        line.final_epoch = bpdl::run::read_metrics(&dir)
-            .ok()
-            .and_then(|m| m.last().cloned());
-        log.log(&line)?;
-        results.push(line);
-    }
-    // ranked by the validation score (the test score is reported, never used to choose)
-    let key = |l: &SweepLine| {
-        l.scores
-            .map_or(f64::NEG_INFINITY, |s| s.generate.validation)
+    let data = common::load_dataset(global, runs[0].1.data.dataset)?;
+    let plan = SweepPlan {
+        out: &out,
+        base: &base,
+        axes: &args.vary,
+        runs,
+        samples: args.samples,
+        full_prior: args.full_prior,
+        provenance: &common::provenance(),
     };
-    results.sort_by(|a, b| key(b).total_cmp(&key(a)));
+    let ranked = sweep(&dev, &data, &plan, &mut Progress::default())?;
     println!(
         "{:>10} {:>9} {:>9}  run (test Parzen LL; ranked by GENERATE's validation score)",
         "validation", "GENERATE", "ancestral"
     );
-    for r in &results {
+    for r in &ranked {
         let o = r.overrides.join(" ");
         match r.scores {
             Some(s) => println!(
@@ -114,14 +73,27 @@ pub fn run(global: &Global, args: &SweepArgs) -> Result<()> {
     Ok(())
 }
 
+impl SweepObserver for Progress {
+    fn run_starting(&mut self, index: usize, total: usize, overrides: &[String]) {
+        eprintln!("[{}/{total}] {}", index + 1, overrides.join(" "));
+    }
+
+    fn run_done(&mut self, line: &SweepLine) {
+        if let Some(e) = &line.error {
+            eprintln!("    failed: {e}");
+        }
+        if let Some(s) = &line.scores {
+            print_scores("", &s.generate, &s.ancestral);
+            if let (Some(g), Some(a)) = (&s.generate_full_prior, &s.ancestral_full_prior) {
+                print_scores("full-covariance prior: ", g, a);
+            }
+        }
+    }
+}
+
 fn print_scores(what: &str, g: &Scored, a: &Scored) {
     eprintln!(
         "    {what}GENERATE {:.1} ± {:.1} (σ {:.3}, validation {:.1}), ancestral {:.1} ± {:.1}",
         g.test.mean, g.test.se, g.test.sigma, g.validation, a.test.mean, a.test.se
     );
-}
-
-fn slug(s: &str) -> String {
-    let keep = |c: char| c.is_ascii_alphanumeric() || c == '.' || c == '=';
-    s.chars().map(|c| if keep(c) { c } else { '_' }).collect()
 }

@@ -81,17 +81,7 @@ impl RunObserver for Progress {
                 p.epochs
             );
         }
-        eprintln!(
-            "training {} parameters on {} {} images ({} epochs of {} minibatches, {} threads) \
-             into {}",
-            p.parameters,
-            p.images,
-            p.dataset,
-            p.epochs,
-            p.minibatches,
-            p.threads,
-            p.dir.display()
-        );
+        eprintln!("{p}");
     }
 
     fn minibatch_done(
@@ -111,7 +101,7 @@ impl RunObserver for Progress {
         });
         bar.set_position(done as u64);
         if done.is_multiple_of(10) || done == total {
-            bar.set_message(summary(&m()));
+            bar.set_message(m().to_string());
         }
     }
 
@@ -120,12 +110,7 @@ impl RunObserver for Progress {
             bar.finish_and_clear();
         }
         let epochs = config.train.epochs;
-        eprintln!(
-            "epoch {}/{epochs} {:.1}s  {}",
-            m.epoch,
-            m.seconds,
-            summary(m)
-        );
+        eprintln!("epoch {}/{epochs} {:.1}s  {m}", m.epoch, m.seconds);
     }
 }
 
@@ -145,20 +130,4 @@ impl ReproduceObserver for Progress {
             s(&p.joint_dae)
         );
     }
-}
-
-/// One line: losses, log p before → after inference, mean |h| per layer.
-pub fn summary(m: &EpochMetrics) -> String {
-    let list = |v: &mut dyn Iterator<Item = f64>| {
-        v.map(|x| format!("{x:.3}")).collect::<Vec<_>>().join(" ")
-    };
-    format!(
-        "logp {:.2}→{:.2} | g {} | f {} | |h| {} | sd {}",
-        m.log_pxh_before,
-        m.log_pxh_after,
-        list(&mut m.loss_decoder.iter().copied()),
-        list(&mut m.loss_encoder.iter().copied()),
-        list(&mut m.layers.iter().map(|l| l.mean_abs)),
-        list(&mut m.layers.iter().map(|l| l.spread)),
-    )
 }

@@ -46,7 +46,7 @@ pub fn perturb(dev: &Device, rng: &mut Rng, std: f32, m: ArrayViewMut2<'_, f32>)
 }
 
 /// `dst = (1/k) Σ_{i=1..k} Bernoulli(clip(src, 0, 1))`: the paper's "spike-like" corruption of a
-/// sigmoid layer (§8: the mean of 3 Bernoulli samples; spec G6 for the clipping).
+/// sigmoid layer (§8: the mean of 3 Bernoulli samples; gap G6 for the clipping).
 pub fn spikes(
     dev: &Device,
     rng: &mut Rng,

@@ -1,8 +1,8 @@
 //! The configuration of a training run of the paper's learner (Algorithm 2), with the paper's
 //! experiment as the default.
 //!
-//! Every default cites where it comes from: **[paper §8]** for what the paper states, **[spec Gn]**
-//! for our gap-filling choice (`shared/paper/spec.md` §5), **[measured]** for a value we
+//! Every default cites where it comes from: **[paper §8]** for what the paper states, **[gap Gn]**
+//! for our gap-filling choice (`docs/paper-gaps.md`), **[measured]** for a value we
 //! established by experiment (see `experiments/README.md`).
 
 use serde::{Deserialize, Serialize};
@@ -139,11 +139,11 @@ pub enum InitScheme {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct ModelConfig {
-    /// Corruption of x when it is the input of f_1 in the M-step [spec G5: Gaussian 0.3].
+    /// Corruption of x when it is the input of f_1 in the M-step [gap G5: Gaussian 0.3].
     pub input_corruption: CorruptionConfig,
     /// The latent layers h_1 … h_L, bottom first.
     pub layers: Vec<LayerConfig>,
-    /// Weight initialisation [spec G3: Glorot uniform, zero biases].
+    /// Weight initialisation [gap G3: Glorot uniform, zero biases].
     pub init: InitScheme,
 }
 
@@ -174,8 +174,8 @@ impl Default for ModelConfig {
         Self {
             input_corruption: CorruptionConfig::Gaussian { std: 0.3 },
             layers: vec![
-                // [paper §8] 1000 softplus units; g1 sigmoid because pixels lie in [0,1] [spec G4];
-                // Gaussian corruption 0.3 [spec G5].
+                // [paper §8] 1000 softplus units; g1 sigmoid because pixels lie in [0,1] [gap G4];
+                // Gaussian corruption 0.3 [gap G5].
                 LayerConfig::new(
                     1000,
                     Activation::Softplus,
@@ -183,7 +183,7 @@ impl Default for ModelConfig {
                     CorruptionConfig::Gaussian { std: 0.3 },
                 ),
                 // [paper §8] 100 sigmoid units with "spike-like" corruption: mean of 3 Bernoulli
-                // samples; g2 softplus to live in h1's range [spec G4].
+                // samples; g2 softplus to live in h1's range [gap G4].
                 LayerConfig::new(
                     100,
                     Activation::Sigmoid,
@@ -208,7 +208,7 @@ pub struct InferenceConfig {
     /// α, the weight of the top-down term [paper Algorithm 2: 0.001 in training].
     pub alpha: f32,
     /// Standard deviation of Gaussian noise added to every h update (Langevin-like, no rejection;
-    /// paper §3 Algorithm 1 "optional: add noise"); 0 = off, as in Algorithm 2 [spec G10].
+    /// paper §3 Algorithm 1 "optional: add noise"); 0 = off, as in Algorithm 2 [gap G10].
     pub noise_std: f32,
 }
 
@@ -227,7 +227,7 @@ impl Default for InferenceConfig {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Optimizer {
-    /// Plain SGD, no momentum [spec G1, measured: the only one that trains stably].
+    /// Plain SGD, no momentum [gap G1, measured: the only one that trains stably].
     Sgd,
     /// RMSprop (Tieleman & Hinton 2012).
     Rmsprop,
@@ -250,9 +250,9 @@ impl Optimizer {
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct LearningConfig {
-    /// [spec G1] plain SGD.
+    /// [gap G1] plain SGD.
     pub optimizer: Optimizer,
-    /// ε, the learning rate of every map without its own [spec G1: 0.01 on per-example summed
+    /// ε, the learning rate of every map without its own [gap G1: 0.01 on per-example summed
     /// squared errors, mean over the minibatch].
     pub lr: f64,
     /// Learning rate multiplied by this after every epoch (1 = constant).

@@ -1,4 +1,4 @@
-//! Seeded minibatches: a fresh random order of the training examples each epoch (spec G8),
+//! Seeded minibatches: a fresh random order of the training examples each epoch (gap G8),
 //! cut into minibatches of `batch_size`; an incomplete last minibatch is dropped (the paper's
 //! 50,000 examples make exactly 500 minibatches of 100).
 

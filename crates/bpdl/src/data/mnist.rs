@@ -1,11 +1,11 @@
 //! MNIST and Fashion-MNIST: the four official IDX files, split the Montreal way.
 //!
 //! * train = the first 50,000 training images,
-//! * validation = the last 10,000 training images (used to choose the Parzen σ, spec G8/G11),
+//! * validation = the last 10,000 training images (used to choose the Parzen σ, gaps G8/G11),
 //! * test = the 10,000 test images.
 //!
 //! Pixels are scaled to `[0, 1]` (divide by 255; no binarisation: the Parzen comparison of the
-//! paper uses real-valued MNIST, spec §3.1). Labels are kept.
+//! paper uses real-valued MNIST, gap S2). Labels are kept.
 
 use std::path::{Path, PathBuf};
 

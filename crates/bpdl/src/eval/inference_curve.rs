@@ -1,4 +1,4 @@
-//! The paper's Fig. 4: `log p(x, h)` (unit-variance Gaussian terms, no constants, spec G12)
+//! The paper's Fig. 4: `log p(x, h)` (unit-variance Gaussian terms, no constants, gap G12)
 //! over the iterations of INFERENCE on a whole split, as mean ± standard error over the
 //! examples, plus a few individual curves.
 
@@ -104,4 +104,36 @@ pub fn inference_curve(
             recon_mse_start: sse_start / cells,
         })
     })
+}
+
+/// `bpdl infer`'s record of one split: its curve with the δ and α it used.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct InferenceReport {
+    /// The split inferred.
+    pub split: crate::data::SplitName,
+    /// δ.
+    pub delta: f32,
+    /// α.
+    pub alpha: f32,
+    /// The curve.
+    #[serde(flatten)]
+    pub curve: InferenceCurve,
+}
+
+/// "log p(x,h): start ± se (feed-forward) → end ± se after N iterations; reconstruction MSE …".
+impl std::fmt::Display for InferenceCurve {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let last = self.steps;
+        write!(
+            f,
+            "log p(x,h): {:.3} ± {:.3} (feed-forward) → {:.3} ± {:.3} after {last} iterations; \
+             reconstruction MSE {:.5} → {:.5}",
+            self.log_pxh_mean[0],
+            self.log_pxh_se[0],
+            self.log_pxh_mean[last],
+            self.log_pxh_se[last],
+            self.recon_mse_start,
+            self.recon_mse,
+        )
+    }
 }

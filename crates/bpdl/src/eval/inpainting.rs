@@ -3,10 +3,10 @@
 //! bottom-up term for h_1 is `f_1([x_visible, g_1(h_1)_missing]) − f_1(g_1(h_1))`, followed by
 //! `x ← [x_visible, g_1(h_1)_missing]` — fill them in. The visible pixels stay clamped.
 //!
-//! Following spec G15: a fresh random 50 % mask per image, missing pixels initialised with
+//! Following gap G15: a fresh random 50 % mask per image, missing pixels initialised with
 //! U(0, 1) noise. Each outer iteration is a whole call of INFERENCE — feed-forward start from the
 //! current completed image, then N clamped iterations — like the rounds of GENERATE (the
-//! spec's appendix sketch carries h over instead; restarting is what "each calling INFERENCE"
+//! specification's pseudo-code sketch carried h over instead, gap G15; restarting is what "each calling INFERENCE"
 //! reads as). The quality measure is the mean squared error on the missing pixels after each
 //! outer iteration (index 0 = the noise it starts from), which should fall.
 

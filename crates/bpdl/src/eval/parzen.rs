@@ -1,5 +1,5 @@
 //! The Parzen-window log-likelihood estimate used for MNIST generative models since Breuleux et
-//! al. (2011), in the protocol of the GSN and GAN papers (spec §3.2, G11):
+//! al. (2011), in the protocol of the GSN and GAN papers (gaps S3, G11):
 //!
 //! ```text
 //! log p̂(x) = log( (1/n) Σ_{i=1}^{n} exp(−‖x − s_i‖² / (2σ²)) ) − d·log(σ√(2π))
@@ -18,6 +18,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::backend::Device;
 pub use crate::backend::parzen::{POINT_BLOCK, SAMPLE_BLOCK};
+use crate::data::Mnist;
 use crate::error::{Error, Result};
 
 /// A Parzen estimate: mean ± standard error of `log p̂` over the points.
@@ -65,12 +66,9 @@ pub fn log_densities(
     Ok(dev.parzen_log_densities(samples, points, sigmas))
 }
 
-/// Mean ± standard error of a vector of log-likelihoods.
+/// Mean ± standard error of a vector of log-likelihoods ([`crate::stats::mean_se`]).
 pub fn mean_se(v: &Array1<f64>) -> (f64, f64) {
-    let n = v.len().max(1) as f64;
-    let mean = v.sum() / n;
-    let var = v.iter().map(|x| (x - mean).powi(2)).sum::<f64>() / (n - 1.0).max(1.0);
-    (mean, (var / n).sqrt())
+    crate::stats::mean_se(&v.to_vec())
 }
 
 /// The σ of `grid` that maximises the mean `log p̂` of `validation`, with every σ's score.
@@ -123,6 +121,75 @@ pub fn evaluate(
         None => select_sigma(dev, samples, validation, &sigma_grid())?,
     };
     Ok((score(dev, samples, test, sigma)?, curve))
+}
+
+/// The Parzen protocol on one set of samples, as `bpdl eval parzen` reports it.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ParzenReport {
+    /// What the samples are (a file name, or "the first 10,000 training images").
+    pub samples: String,
+    /// Number of samples.
+    pub n_samples: usize,
+    /// Number of test images scored.
+    pub n_test: usize,
+    /// Mean test log-likelihood (nats).
+    pub mean: f64,
+    /// Its standard error.
+    pub se: f64,
+    /// The kernel width used.
+    pub sigma: f64,
+    /// Mean validation log-likelihood of every σ tried (empty when σ was given).
+    pub validation_curve: Vec<(f64, f64)>,
+    /// Wall-clock seconds of the evaluation.
+    pub seconds: f64,
+}
+
+/// Which images [`evaluate_samples`] uses.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct ParzenSettings {
+    /// The kernel width; `None` chooses it on the validation images over [`sigma_grid`].
+    pub sigma: Option<f64>,
+    /// Validation images used to choose σ (the protocol: the first 1,000).
+    pub validation: usize,
+    /// Test images scored (0 = all).
+    pub test_limit: usize,
+}
+
+/// [`evaluate`] on `data`'s validation and test images of samples described as `name`. Fails
+/// when the samples do not have the images' width.
+pub fn evaluate_samples(
+    dev: &Device,
+    samples: ArrayView2<'_, f32>,
+    name: &str,
+    data: &Mnist,
+    settings: &ParzenSettings,
+) -> Result<ParzenReport> {
+    if samples.ncols() != data.pixels() {
+        return Err(Error::Shape {
+            op: "Parzen estimate",
+            expected: format!(
+                "samples of {} values, like the {} images",
+                data.pixels(),
+                data.dataset
+            ),
+            got: format!("{name}: {} values per sample", samples.ncols()),
+        });
+    }
+    let started = std::time::Instant::now();
+    let validation = data.validation.head(settings.validation);
+    let test = data.test.head(settings.test_limit);
+    let sets = (validation.images.view(), test.images.view());
+    let (score, curve) = evaluate(dev, samples, sets.0, sets.1, settings.sigma)?;
+    Ok(ParzenReport {
+        samples: name.to_string(),
+        n_samples: samples.nrows(),
+        n_test: test.len(),
+        mean: score.mean,
+        se: score.se,
+        sigma: score.sigma,
+        validation_curve: curve,
+        seconds: started.elapsed().as_secs_f64(),
+    })
 }
 
 #[cfg(test)]

@@ -13,7 +13,7 @@
 //! know — its layer's input, target and prediction (the weights enter when the update is applied,
 //! [`super::optimizer`]) — so no signal can travel across layers: there is no back-propagation.
 //!
-//! The loss is summed over units and averaged over the minibatch (spec G2); the factor 2 is kept
+//! The loss is summed over units and averaged over the minibatch (gap G2); the factor 2 is kept
 //! (no ½), so learning rates compare directly with a PyTorch `((y - t)**2).sum(1).mean()`.
 
 use ndarray::{ArrayView2, ArrayViewMut1};

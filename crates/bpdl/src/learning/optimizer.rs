@@ -1,4 +1,4 @@
-//! Applying a map's local learning signal to its own weights: plain SGD (the default, spec G1),
+//! Applying a map's local learning signal to its own weights: plain SGD (the default, gap G1),
 //! RMSprop or Adam, each map with its own learning rate and its own optimizer state.
 //!
 //! ```text

@@ -1,5 +1,5 @@
 //! One feed-forward or feedback map of the model: an affine layer and a non-linearity,
-//! `y = φ(x·W + b)` (spec G14: "one affine layer + non-linearity each, untied weights").
+//! `y = φ(x·W + b)` (gap G14: "one affine layer + non-linearity each, untied weights").
 //!
 //! # Shapes
 //! `W: [n_in, n_out]`, `b: [n_out]`, `x: [batch, n_in]`, `y: [batch, n_out]`.
@@ -98,7 +98,7 @@ pub fn glorot_uniform(n_in: usize, n_out: usize, rng: &mut Rng) -> Matrix {
 }
 
 /// A random matrix with orthonormal rows or columns (whichever are fewer), scaled so that its
-/// entries have the Glorot variance 2/(n_in + n_out) on average (DTP's `rand_ortho`, spec G3).
+/// entries have the Glorot variance 2/(n_in + n_out) on average (DTP's `rand_ortho`, gap G3).
 pub fn orthogonal(n_in: usize, n_out: usize, rng: &mut Rng) -> Matrix {
     // Gram–Schmidt (twice, for stability) in f64 on the k = min(n_in, n_out) long vectors.
     let (k, len) = (n_in.min(n_out), n_in.max(n_out));

@@ -1,5 +1,5 @@
 //! The objective that inference climbs: the joint log-density of the model with unit-variance
-//! Gaussian conditionals, without its normalising constants (spec G12, the quantity of the
+//! Gaussian conditionals, without its normalising constants (gap G12, the quantity of the
 //! paper's Fig. 4):
 //!
 //! ```text

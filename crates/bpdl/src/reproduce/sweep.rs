@@ -118,3 +118,92 @@ pub fn score_model(
     }
     Ok(scores)
 }
+
+/// A sweep over config combinations ([`sweep`]).
+#[derive(Debug, Clone)]
+pub struct SweepPlan<'a> {
+    /// The sweep folder: one run folder per combination, `sweep.jsonl` and the base config.
+    pub out: &'a std::path::Path,
+    /// The config every combination starts from.
+    pub base: &'a Config,
+    /// The `--vary` axes (recorded in the sweep's config header).
+    pub axes: &'a [String],
+    /// The overrides of each combination, and its resolved, validated config.
+    pub runs: Vec<(Vec<String>, Config)>,
+    /// Samples per sampler for the Parzen estimate (default: each config's `generate.samples`).
+    pub samples: Option<usize>,
+    /// Also score with a full-covariance top prior.
+    pub full_prior: bool,
+    /// Version, commit and command line, recorded in every run folder.
+    pub provenance: &'a crate::run::Provenance,
+}
+
+/// What a sweep reports while it runs.
+pub trait SweepObserver: crate::run::RunObserver {
+    /// Run `index` (0-based) of `total` is starting.
+    fn run_starting(&mut self, _index: usize, _total: usize, _overrides: &[String]) {}
+    /// A run has been trained and scored (or failed: `line.error`).
+    fn run_done(&mut self, _line: &SweepLine) {}
+}
+
+impl SweepObserver for () {}
+
+/// Trains every combination of `plan` into its own folder (a folder already there is resumed or
+/// reused, so an interrupted sweep continues), scores each model ([`score_model`]), appends one
+/// [`SweepLine`] per run to `sweep.jsonl`, and returns the lines ranked by GENERATE's
+/// validation score, best first (the test score is reported, never used to choose). A setting
+/// whose training fails is a result too: its line records the error and the sweep goes on.
+pub fn sweep(
+    dev: &Device,
+    data: &Mnist,
+    plan: &SweepPlan<'_>,
+    observer: &mut dyn SweepObserver,
+) -> Result<Vec<SweepLine>> {
+    let first_seed = plan.runs.first().map_or(plan.base.seed, |r| r.1.seed);
+    let info = crate::run::RunInfo::new(plan.provenance.clone(), first_seed, dev.threads());
+    let header = format!(
+        "# bpdl sweep: every combination of {:?} on top of this config\n",
+        plan.axes
+    );
+    let config_toml = header + &crate::config::to_toml_string(plan.base)?;
+    let mut log = crate::run::RunDir::create(plan.out, &config_toml, &info)?;
+    let mut lines = Vec::new();
+    for (i, (overrides, config)) in plan.runs.iter().enumerate() {
+        observer.run_starting(i, plan.runs.len(), overrides);
+        let name = format!("{:02}-{}", i + 1, slug(&overrides.join(",")));
+        let dir = plan.out.join(&name);
+        let mut line = SweepLine {
+            run: name,
+            overrides: overrides.clone(),
+            ..SweepLine::default()
+        };
+        match crate::run::train_in_dir(dev, config, data, &dir, plan.provenance, observer) {
+            Err(e) => line.error = Some(e.to_string()),
+            Ok(trained) => {
+                line.train_seconds = trained.seconds;
+                let samples = plan.samples.unwrap_or(config.generate.samples);
+                let model = &trained.state.model;
+                let s = score_model(dev, data, config, model, samples, plan.full_prior)?;
+                line.scores = Some(s);
+            }
+        }
+        line.final_epoch = crate::run::read_metrics(&dir)
+            .ok()
+            .and_then(|m| m.last().cloned());
+        log.log(&line)?;
+        observer.run_done(&line);
+        lines.push(line);
+    }
+    let key = |l: &SweepLine| {
+        l.scores
+            .map_or(f64::NEG_INFINITY, |s| s.generate.validation)
+    };
+    lines.sort_by(|a, b| key(b).total_cmp(&key(a)));
+    Ok(lines)
+}
+
+/// A folder name from a run's overrides.
+fn slug(s: &str) -> String {
+    let keep = |c: char| c.is_ascii_alphanumeric() || c == '.' || c == '=';
+    s.chars().map(|c| if keep(c) { c } else { '_' }).collect()
+}

@@ -36,6 +36,24 @@ pub struct TrainPlan {
     pub dataset: Dataset,
 }
 
+/// "training N parameters on M images (E epochs of B minibatches, T threads) into DIR".
+impl std::fmt::Display for TrainPlan {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "training {} parameters on {} {} images ({} epochs of {} minibatches, {} threads) \
+             into {}",
+            self.parameters,
+            self.images,
+            self.dataset,
+            self.epochs,
+            self.minibatches,
+            self.threads,
+            self.dir.display()
+        )
+    }
+}
+
 /// Progress hooks of [`train_in_dir`]; the run folder itself is written by the library. Every
 /// method has a default that does nothing, so `()` observes nothing.
 pub trait RunObserver: Send {

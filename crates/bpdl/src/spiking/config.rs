@@ -1,8 +1,8 @@
 //! The configuration of `bpdl stdp`: the Fig. 1 protocol, the fit, the pair rule it is compared
 //! with and the delta-rule demonstration.
 //!
-//! Every default says where it comes from: **\[paper §2\]**, **\[spec §5.1\]** (our protocol sketch,
-//! `shared/paper/spec.md`), or **\[search\]**: found by the parameter search documented in
+//! Every default says where it comes from: **\[paper §2\]**, **\[gap S5\]** (our protocol sketch,
+//! `docs/paper-gaps.md#s5`), or **\[search\]**: found by the parameter search documented in
 //! `experiments/stdp-curve/README.md`.
 
 use serde::{Deserialize, Serialize};
@@ -58,7 +58,7 @@ impl Default for StdpConfig {
 #[serde(rename_all = "snake_case")]
 pub enum NeuronModel {
     /// Deterministic threshold: with `reset = true` the leaky integrate-and-fire neuron, with
-    /// `reset = false` a spike wherever the free voltage crosses θ (spec §5.1 3a).
+    /// `reset = false` a spike wherever the free voltage crosses θ (gap S5.3a).
     Threshold,
     /// Stochastic firing at rate `ρ_max σ(β (V − θ))`.
     EscapeNoise,
@@ -91,12 +91,12 @@ pub struct NeuronConfig {
 impl Default for NeuronConfig {
     fn default() -> Self {
         Self {
-            // [spec §5.1] stochastic spiking
+            // [gap S5] stochastic spiking
             model: NeuronModel::EscapeNoise,
             // [search] τ_m = 30 ms (hippocampal pyramidal cells: 20–40 ms) sets the width of the
             // depression branch; 20 ms gives τ₋ ≈ 23–29 ms
             tau_membrane_ms: 30.0,
-            // [spec §5.1] voltage in units of the threshold gap: rest 0, threshold 1
+            // [gap S5] voltage in units of the threshold gap: rest 0, threshold 1
             v_rest: 0.0,
             v_threshold: 1.0,
             // [search] the free membrane potential (no reset): with a reset, Eq. 1 sees the reset
@@ -104,7 +104,7 @@ impl Default for NeuronConfig {
             reset: false,
             v_reset: 0.0,
             refractory_ms: 0.0,
-            // [spec §5.1] β = 10 per threshold gap, ρ_max = 0.2 per ms
+            // [gap S5] β = 10 per threshold gap, ρ_max = 0.2 per ms
             steepness: 10.0,
             rate_max_hz: 200.0,
         }
@@ -173,7 +173,7 @@ impl Default for DriveConfig {
             // [search] sparse excitatory input events: the one drive of the three whose voltage
             // rises fast and falls slowly, which makes the window asymmetric like Bi & Poo's
             kind: DriveKind::Poisson,
-            // [spec §5.1] the paper's argument, |s| in 0.01 … 0.5 per ms, V(0) ~ U(0, 1)
+            // [gap S5] the paper's argument, |s| in 0.01 … 0.5 per ms, V(0) ~ U(0, 1)
             ramp: RampDrive::default(),
             ou: OuDrive::default(),
             // [search] 10 events/s, each a 2 ms current (AMPA-like) whose PSP peaks at 0.6 θ
@@ -223,14 +223,14 @@ impl Default for ProtocolConfig {
             // [search] ≈ 37 000 pairs (37 % of the trials have a postsynaptic spike within
             // ±100 ms), enough to pin τ₊ to ≈ ±1.5 ms, in ≈ 2 s
             trials: 100_000,
-            // [spec §5.1] 1 ms there; 0.1 ms here so Δt is resolved well below the bin width
+            // [gap S5] 1 ms there; 0.1 ms here so Δt is resolved well below the bin width
             dt_ms: 0.1,
-            // [spec §5.1] ±100 ms
+            // [gap S5] ±100 ms
             window_ms: 100.0,
             warmup_ms: 50.0,
             bin_ms: 5.0,
             min_bin_count: 20,
-            // [spec §5.1] η = 1
+            // [gap S5] η = 1
             eta: 1.0,
             pre: PreSynapse::default(),
             deterministic_trials: 10_000,

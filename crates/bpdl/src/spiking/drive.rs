@@ -34,7 +34,7 @@ pub struct RampDrive {
 
 impl Default for RampDrive {
     fn default() -> Self {
-        // spec §5.1: V(0) ~ U(0, 1) with θ = 1, |s| in 0.01 … 0.5 per ms, both signs.
+        // gap S5: V(0) ~ U(0, 1) with θ = 1, |s| in 0.01 … 0.5 per ms, both signs.
         Self {
             v_start_min: 0.0,
             v_start_max: 1.0,

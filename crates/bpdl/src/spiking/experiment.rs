@@ -14,10 +14,8 @@ use serde::{Deserialize, Serialize};
 use super::config::StdpConfig;
 use super::delta_rule::{self, DeltaRuleReport};
 use super::fit::{WindowFit, abarbanel_window, bi_poo_window, fit_window, pearson};
-use super::protocol::{
-    Drive, PreSynapse, ProtocolParams, SpikeModel, StdpCurve, Trial, bin_trials,
-    correlation_with_pair_rule, run_trials,
-};
+use super::protocol::{Drive, PreSynapse, ProtocolParams, SpikeModel, Trial, run_trials};
+use super::window::{StdpCurve, bin_trials, correlation_with_pair_rule};
 use crate::backend::Device;
 use crate::error::Result;
 use crate::rng::{Seed, fill_key};
@@ -26,7 +24,7 @@ use crate::rng::{Seed, fill_key};
 const TAU_MIN_MS: f64 = 1.0;
 const TAU_MAX_MS: f64 = 1000.0;
 
-/// The deterministic-threshold variant (spec §2.1): on a ramp, `ΔW = η·Δθ/Δt` on both branches.
+/// The deterministic-threshold variant (gap S1): on a ramp, `ΔW = η·Δθ/Δt` on both branches.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 pub struct DeterministicCheck {
     /// Trials run.
@@ -153,4 +151,48 @@ pub fn run(dev: &Device, cfg: &StdpConfig) -> Result<StdpReport> {
         neuron_steps: steps(&trials) + steps(&det_trials) + delta_rule.steps as u64,
         delta_rule,
     })
+}
+
+/// The summary `bpdl stdp` prints: the fitted window, its correlations with the measured
+/// windows and the pair rule, the deterministic check and the delta-rule demonstration.
+impl std::fmt::Display for StdpReport {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let opt = |x: Option<f64>, digits: usize| {
+            x.map_or_else(|| "n/a".into(), |v| format!("{v:.digits$}"))
+        };
+        let (p, d) = (self.fit.potentiation, self.fit.depression);
+        let (c, det, dr) = (&self.curve, &self.deterministic, &self.delta_rule);
+        writeln!(
+            f,
+            "STDP window: {} of {} trials paired, {} bins",
+            c.paired, c.trials, self.bins_used
+        )?;
+        writeln!(
+            f,
+            "  fit  τ₊ = {} ms  A₊ = {}   τ₋ = {} ms  A₋ = {}",
+            opt(p.map(|f| f.tau_ms), 1),
+            opt(p.map(|f| f.amplitude), 4),
+            opt(d.map(|f| f.tau_ms), 1),
+            opt(d.map(|f| f.amplitude), 4)
+        )?;
+        writeln!(
+            f,
+            "  correlation with Bi & Poo {}, with Abarbanel {}, with the pair rule (per trial) {}",
+            opt(self.correlation_with_bi_poo, 3),
+            opt(self.correlation_with_abarbanel, 3),
+            opt(self.correlation_with_pair_rule, 3)
+        )?;
+        writeln!(
+            f,
+            "  deterministic threshold: ΔW = η·Δθ/Δt on {} pairs ({} Δt > 0, {} Δt < 0), max \
+             relative error {:.1e}",
+            det.paired, det.potentiation_pairs, det.depression_pairs, det.max_relative_error
+        )?;
+        write!(
+            f,
+            "delta rule: ‖w − w_ls‖/‖w_ls‖ = {:.4} (spiking, Eq. 1 only), {:.4} (rate-level delta \
+             rule); MSE {:.5} vs least squares {:.5}",
+            dr.relative_error_spiking, dr.relative_error_rate, dr.mse_spiking, dr.mse_least_squares
+        )
+    }
 }

@@ -135,30 +135,14 @@ pub fn fit_window(points: &[(f64, f64)], tau_min_ms: f64, tau_max_ms: f64) -> Wi
     }
 }
 
-/// Pearson's correlation coefficient; `None` with fewer than 3 pairs or a constant input.
+/// The Pearson correlation of two windows ([`crate::stats::pearson`]).
 ///
 /// ```
 /// use bpdl::spiking::fit::pearson;
 /// assert!((pearson(&[1.0, 2.0, 3.0], &[2.0, 4.0, 6.5]).unwrap() - 0.99794).abs() < 1e-4);
 /// assert!((pearson(&[1.0, 2.0, 3.0], &[3.0, 2.0, 1.0]).unwrap() + 1.0).abs() < 1e-12);
 /// ```
-pub fn pearson(a: &[f64], b: &[f64]) -> Option<f64> {
-    let n = a.len().min(b.len());
-    if n < 3 {
-        return None;
-    }
-    let (ma, mb) = (
-        a[..n].iter().sum::<f64>() / n as f64,
-        b[..n].iter().sum::<f64>() / n as f64,
-    );
-    let (mut sab, mut saa, mut sbb) = (0.0, 0.0, 0.0);
-    for (x, y) in a[..n].iter().zip(&b[..n]) {
-        sab += (x - ma) * (y - mb);
-        saa += (x - ma) * (x - ma);
-        sbb += (y - mb) * (y - mb);
-    }
-    (saa > 0.0 && sbb > 0.0).then(|| sab / (saa * sbb).sqrt())
-}
+pub use crate::stats::pearson;
 
 /// τ₊ of the Bi & Poo (2001) exponential fit (ms).
 pub const BI_POO_TAU_PLUS_MS: f64 = 16.8;

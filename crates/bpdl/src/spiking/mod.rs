@@ -27,7 +27,9 @@
 //! |---|---|
 //! | [`neuron`] | membrane, LIF, escape-noise neuron: pure step functions |
 //! | [`stdp`] | Eq. 1 ([`stdp::weight_change`]) and the classic pair rule ([`stdp::PairStdp`]) |
-//! | [`protocol`] | the Fig. 1 trials, nearest-spike pairing, binning into a [`protocol::StdpCurve`] |
+//! | [`drive`] | the drives of a trial: ramp (the paper's argument), Ornstein–Uhlenbeck, Poisson |
+//! | [`protocol`] | the Fig. 1 trials and nearest-spike pairing |
+//! | [`window`] | binning the trials into a [`window::StdpCurve`], the pair-rule correlation |
 //! | [`fit`] | exponential fit per branch, the Bi & Poo and Abarbanel reference windows |
 //! | [`delta_rule`] | Eq. 1 on a neuron nudged toward a target is the delta rule |
 //! | [`experiment`] | `bpdl stdp`: all of the above from one [`StdpConfig`] |
@@ -47,4 +49,5 @@ pub mod window;
 
 pub use config::StdpConfig;
 pub use experiment::{StdpReport, run};
-pub use protocol::{StdpCurve, Trial};
+pub use protocol::Trial;
+pub use window::StdpCurve;

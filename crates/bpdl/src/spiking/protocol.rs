@@ -10,14 +10,14 @@
 //! ```
 //!
 //! "The rest of the inputs" `u_rest` is one of two drives ([`Drive`]):
-//! - **ramp** (the paper's argument, spec §5.1): per trial a start voltage `V(0)` below threshold
+//! - **ramp** (the paper's argument, gap S5): per trial a start voltage `V(0)` below threshold
 //!   and a slope `s`, with `u_rest(t) = V(0) − V_rest + s·(t + τ_m)`, the current under which
 //!   the free membrane follows `V(t) = V(0) + s·t` exactly;
 //! - **Ornstein–Uhlenbeck** (slowly varying random input): `du = (μ − u) dt/τ_u + σ √(2/τ_u) dW`,
 //!   stationary with mean μ and standard deviation σ.
 //!
 //! (in [`super::drive`]) and the postsynaptic spikes come from one of the models of
-//! [`SpikeModel`]; [`super::window`] bins the trials into the window. Trial `k` draws
+//! [`SpikeModel`]; `spiking::window` bins the trials into the window. Trial `k` draws
 //! its randomness from its own generator ([`crate::rng::row_rng`]), so the result does not
 //! depend on how many threads run the trials.
 
@@ -30,7 +30,6 @@ use super::neuron::{
     lif_step,
 };
 use super::stdp::{voltage_slope_per_ms, weight_change};
-pub use super::window::{Bin, StdpCurve, bin_trials, correlation_with_pair_rule};
 use crate::backend::Device;
 use crate::rng::row_rng;
 
@@ -38,7 +37,7 @@ use crate::rng::row_rng;
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub enum SpikeModel {
     /// Deterministic threshold on the free voltage (no reset): a spike wherever V crosses θ,
-    /// upward or downward (spec §5.1 3a). A neuron above threshold fires continually, so its
+    /// upward or downward (gap S5.3a). A neuron above threshold fires continually, so its
     /// last spike marks the downward crossing; that is the paper's "V was higher in the past
     /// and crossed threshold before time 0".
     Threshold {

@@ -92,7 +92,7 @@ pub fn bin_trials(trials: &[Trial], bin_ms: f64, window_ms: f64) -> StdpCurve {
 }
 
 /// Pearson correlation, over the paired trials, between Eq. 1's `ΔW` and what the pair rule gives
-/// for the same `Δt` (the comparison of the companion paper, spec §5.1 item 7). `None` with
+/// for the same `Δt` (the comparison of the companion paper, gap S5.7). `None` with
 /// fewer than 3 pairs or no variance.
 pub fn correlation_with_pair_rule(trials: &[Trial], rule: &PairStdp) -> Option<f64> {
     let (a, b): (Vec<f64>, Vec<f64>) = trials
