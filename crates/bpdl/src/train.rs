@@ -73,7 +73,8 @@ impl TrainState {
     }
 }
 
-/// Receives progress; the CLI draws progress bars and writes checkpoints through it.
+/// Receives progress of [`train`]; [`crate::run::train_in_dir`] writes metrics and checkpoints
+/// through it (and hands the events on to a [`crate::run::RunObserver`]).
 pub trait TrainObserver {
     /// After each minibatch; `running()` computes the averages of the epoch so far.
     fn minibatch_done(
