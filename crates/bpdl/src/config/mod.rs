@@ -8,9 +8,9 @@
 //! with unknown keys denied, so a typo is an error naming the key, in a file or in an override.
 //! Finally [`Validate::validate`] checks the ranges and names the key of any value out of range.
 
-mod experiment;
+mod learner;
 
-pub use experiment::{
+pub use learner::{
     Config, CorruptionConfig, DataConfig, GenerateConfig, InferenceConfig, InitScheme, LayerConfig,
     LearningConfig, ModelConfig, Optimizer, PriorCovariance, TrainConfig, ValidConfig,
 };

@@ -161,14 +161,6 @@ impl ModelConfig {
     }
 }
 
-impl LearningConfig {
-    /// The learning rate of maps without their own in epoch `epoch` (0-based):
-    /// `lr · lr_decay^epoch`.
-    pub fn rate_at(&self, epoch: usize) -> f64 {
-        self.lr * self.lr_decay.powi(epoch.min(i32::MAX as usize) as i32)
-    }
-}
-
 impl Default for ModelConfig {
     fn default() -> Self {
         Self {
@@ -267,6 +259,14 @@ pub struct LearningConfig {
     pub optimizer_eps: f64,
 }
 
+impl LearningConfig {
+    /// The learning rate of maps without their own in epoch `epoch` (0-based):
+    /// `lr · lr_decay^epoch`.
+    pub fn rate_at(&self, epoch: usize) -> f64 {
+        self.lr * self.lr_decay.powi(epoch.min(i32::MAX as usize) as i32)
+    }
+}
+
 impl Default for LearningConfig {
     fn default() -> Self {
         Self {
@@ -342,125 +342,154 @@ impl Default for GenerateConfig {
     }
 }
 
+/// The whole run: each section checks its own keys (in this order, so the first key out of range
+/// is the one reported), then the one rule that spans two sections.
 impl Validate for Config {
     fn validate(&self) -> Result<()> {
-        let t = &self.train;
+        self.train.validate()?;
         check(
-            (1..=100_000).contains(&t.epochs),
+            self.data.train_limit == 0 || self.data.train_limit >= self.train.batch_size,
+            "data.train_limit",
+            "must be 0 (all) or at least train.batch_size",
+        )?;
+        self.inference.validate()?;
+        self.learning.validate()?;
+        self.model.validate()?;
+        self.generate.validate()
+    }
+}
+
+impl Validate for TrainConfig {
+    fn validate(&self) -> Result<()> {
+        check(
+            (1..=100_000).contains(&self.epochs),
             "train.epochs",
             "must be between 1 and 100000",
         )?;
         check(
-            (1..=100_000).contains(&t.batch_size),
+            (1..=100_000).contains(&self.batch_size),
             "train.batch_size",
             "must be between 1 and 100000",
         )?;
         check(
-            positive_finite(f64::from(t.prior_variance_scale)),
+            positive_finite(f64::from(self.prior_variance_scale)),
             "train.prior_variance_scale",
             "must be a positive number (the paper uses 4)",
-        )?;
+        )
+    }
+}
+
+impl Validate for InferenceConfig {
+    fn validate(&self) -> Result<()> {
         check(
-            self.data.train_limit == 0 || self.data.train_limit >= t.batch_size,
-            "data.train_limit",
-            "must be 0 (all) or at least train.batch_size",
-        )?;
-        let inf = &self.inference;
-        check(
-            inf.steps <= 100_000,
+            self.steps <= 100_000,
             "inference.steps",
             "must be at most 100000",
         )?;
         check(
-            inf.delta.is_finite() && inf.delta > 0.0 && inf.delta <= 10.0,
+            self.delta.is_finite() && self.delta > 0.0 && self.delta <= 10.0,
             "inference.delta",
             "must be in (0, 10] (the paper uses 0.1)",
         )?;
         check(
-            inf.alpha.is_finite() && (0.0..=10.0).contains(&inf.alpha),
+            self.alpha.is_finite() && (0.0..=10.0).contains(&self.alpha),
             "inference.alpha",
             "must be in [0, 10] (the paper uses 0.001)",
         )?;
         check(
-            inf.noise_std.is_finite() && inf.noise_std >= 0.0,
+            self.noise_std.is_finite() && self.noise_std >= 0.0,
             "inference.noise_std",
             "must be ≥ 0",
-        )?;
-        let l = &self.learning;
+        )
+    }
+}
+
+impl Validate for LearningConfig {
+    fn validate(&self) -> Result<()> {
         check(
-            positive_finite(l.lr),
+            positive_finite(self.lr),
             "learning.lr",
             "must be a positive number",
         )?;
         check(
-            positive_finite(l.lr_decay) && l.lr_decay <= 1.0,
+            positive_finite(self.lr_decay) && self.lr_decay <= 1.0,
             "learning.lr_decay",
             "must be in (0, 1]",
         )?;
+        for (key, v) in [
+            ("learning.rmsprop_decay", self.rmsprop_decay),
+            ("learning.adam_beta1", self.adam_beta1),
+            ("learning.adam_beta2", self.adam_beta2),
+        ] {
+            check((0.0..1.0).contains(&v), key, "must be in [0, 1)")?;
+        }
         check(
-            (0.0..1.0).contains(&l.rmsprop_decay),
-            "learning.rmsprop_decay",
-            "must be in [0, 1)",
-        )?;
-        check(
-            (0.0..1.0).contains(&l.adam_beta1),
-            "learning.adam_beta1",
-            "must be in [0, 1)",
-        )?;
-        check(
-            (0.0..1.0).contains(&l.adam_beta2),
-            "learning.adam_beta2",
-            "must be in [0, 1)",
-        )?;
-        check(
-            positive_finite(l.optimizer_eps),
+            positive_finite(self.optimizer_eps),
             "learning.optimizer_eps",
             "must be a positive number",
-        )?;
+        )
+    }
+}
+
+impl Validate for ModelConfig {
+    fn validate(&self) -> Result<()> {
         check(
-            !self.model.layers.is_empty(),
+            !self.layers.is_empty(),
             "model.layers",
             "needs at least one latent layer",
         )?;
-        check_corruption(&self.model.input_corruption, "model.input_corruption")?;
-        for (i, layer) in self.model.layers.iter().enumerate() {
-            let key = |k: &str| format!("model.layers[{i}].{k}");
-            check(
-                (1..=1_000_000).contains(&layer.size),
-                key("size"),
-                "must be between 1 and 1000000",
-            )?;
-            check_corruption(&layer.corruption, &key("corruption"))?;
-            for (name, lr) in [
-                ("encoder_lr", layer.encoder_lr),
-                ("decoder_lr", layer.decoder_lr),
-            ] {
-                if let Some(lr) = lr {
-                    check(positive_finite(lr), key(name), "must be a positive number")?;
-                }
+        check_corruption(&self.input_corruption, "model.input_corruption")?;
+        for (i, layer) in self.layers.iter().enumerate() {
+            layer.check(&format!("model.layers[{i}]"))?;
+        }
+        Ok(())
+    }
+}
+
+impl LayerConfig {
+    /// The ranges of one layer, its keys under `prefix` (`model.layers[i]`).
+    fn check(&self, prefix: &str) -> Result<()> {
+        let key = |k: &str| format!("{prefix}.{k}");
+        check(
+            (1..=1_000_000).contains(&self.size),
+            key("size"),
+            "must be between 1 and 1000000",
+        )?;
+        check_corruption(&self.corruption, &key("corruption"))?;
+        for (name, lr) in [
+            ("encoder_lr", self.encoder_lr),
+            ("decoder_lr", self.decoder_lr),
+        ] {
+            if let Some(lr) = lr {
+                check(positive_finite(lr), key(name), "must be a positive number")?;
             }
         }
+        Ok(())
+    }
+}
+
+impl Validate for GenerateConfig {
+    fn validate(&self) -> Result<()> {
         check(
-            self.generate.rounds <= 10_000,
+            self.rounds <= 10_000,
             "generate.rounds",
             "must be at most 10000",
         )?;
         check(
-            self.generate.alpha.is_finite() && (0.0..=10.0).contains(&self.generate.alpha),
+            self.alpha.is_finite() && (0.0..=10.0).contains(&self.alpha),
             "generate.alpha",
             "must be in [0, 10] (the paper uses 0.3)",
         )?;
         check(
-            self.generate.joint_dae_steps <= 100_000,
+            self.joint_dae_steps <= 100_000,
             "generate.joint_dae_steps",
             "must be at most 100000",
         )?;
         check(
-            (1..=1_000_000).contains(&self.generate.samples),
+            (1..=1_000_000).contains(&self.samples),
             "generate.samples",
             "must be between 1 and 1000000",
-        )?;
-        Ok(())
+        )
     }
 }
 
