@@ -29,6 +29,7 @@ pub mod elementwise;
 pub mod fastmath;
 pub mod gaussian;
 pub mod noise;
+mod nonlinearity;
 pub mod optimizer_steps;
 pub mod packed;
 pub mod parzen;
