@@ -503,28 +503,14 @@ mod tests {
         let mut c = Matrix::zeros((14, 20));
         let xc = xt.t().to_owned();
         let mut rows = PackedRows::default();
-        dev.affine_packed(
-            xt.t(),
-            PackedLayer {
-                w: w.view(),
-                packed: &packed,
-                b: b.view(),
-                activation: Activation::Sigmoid,
-            },
-            &mut rows,
-            a.view_mut(),
-        );
-        dev.affine_packed(
-            xc.view(),
-            PackedLayer {
-                w: w.view(),
-                packed: &packed,
-                b: b.view(),
-                activation: Activation::Sigmoid,
-            },
-            &mut rows,
-            c.view_mut(),
-        );
+        let layer = PackedLayer {
+            w: w.view(),
+            packed: &packed,
+            b: b.view(),
+            activation: Activation::Sigmoid,
+        };
+        dev.affine_packed(xt.t(), layer, &mut rows, a.view_mut());
+        dev.affine_packed(xc.view(), layer, &mut rows, c.view_mut());
         assert_eq!(a, c);
     }
 }
