@@ -33,7 +33,7 @@
 use ndarray::{Array1, ArrayView2};
 
 use crate::backend::{Device, Matrix, PackedRows, PackedWeights, noise};
-use crate::config::InferenceConfig;
+use crate::config::{Acceptance, InferenceConfig, Weighting};
 use crate::error::{Error, Result};
 use crate::model::GenerativeModel;
 use crate::model::objective::log_joint_from_reconstructions;
@@ -62,9 +62,10 @@ impl<'a> Evidence<'a> {
     }
 }
 
-/// Called after an inference iteration with its number (1-based) and the workspace, whose
-/// [`InferenceWorkspace::log_pxh`] is up to date.
-pub type IterationHook<'a> = &'a mut dyn FnMut(usize, &InferenceWorkspace);
+/// Called after an inference iteration with its number (0 = the feed-forward start), the
+/// workspace, whose [`InferenceWorkspace::log_pxh`] and reconstructions are up to date, and the
+/// current h.
+pub type IterationHook<'a> = &'a mut dyn FnMut(usize, &InferenceWorkspace, &Posterior);
 
 /// The inferred latent layers of a minibatch: `h[l − 1] = h_l`, each `[batch, n_l]`.
 #[derive(Debug, Clone, PartialEq)]
@@ -116,6 +117,24 @@ pub struct InferenceWorkspace {
     /// The inputs of the two products that run concurrently, packed into row panels (their
     /// memory is reused, so a warm call allocates nothing whatever thread runs each product).
     rows: [PackedRows; 2],
+    /// Backtracking (`inference.accept = "if-better"`): h and g(h) before the iteration, …
+    saved_h: Vec<Matrix>,
+    /// … their reconstructions, …
+    saved_recon: Vec<Matrix>,
+    /// … `log p(x, h)` before the iteration, …
+    saved_log_pxh: Array1<f64>,
+    /// … each example's step size (1 at the start of a call, halved on every rejection) …
+    step_scale: Array1<f32>,
+    /// … and which examples' last step was undone (1) or kept (0).
+    rejected: Array1<f32>,
+    /// Steps undone during the last [`Inference::iterate`] call, summed over examples.
+    rejections: usize,
+    /// Per-example δ and α of the layer being updated (Gauss–Newton weighting, backtracking).
+    row_delta: Array1<f32>,
+    /// See `row_delta`.
+    row_alpha: Array1<f32>,
+    /// `‖W[:, j]‖²` of each decoder (Gauss–Newton weighting), per layer.
+    decoder_col_sq: Vec<Array1<f32>>,
 }
 
 impl InferenceWorkspace {
@@ -133,12 +152,30 @@ impl InferenceWorkspace {
             log_pxh: Array1::zeros(batch),
             packed: vec![Default::default(); s.len() - 1],
             rows: Default::default(),
+            saved_h: s[1..].iter().map(|&n| Matrix::zeros((batch, n))).collect(),
+            saved_recon: s[..s.len() - 1]
+                .iter()
+                .map(|&n| Matrix::zeros((batch, n)))
+                .collect(),
+            saved_log_pxh: Array1::zeros(batch),
+            step_scale: Array1::ones(batch),
+            rejected: Array1::zeros(batch),
+            rejections: 0,
+            row_delta: Array1::zeros(batch),
+            row_alpha: Array1::zeros(batch),
+            decoder_col_sq: s[..s.len() - 1].iter().map(|&n| Array1::zeros(n)).collect(),
         }
     }
 
     /// `log p(x, h) + const` per example for the current h (see [`crate::model::objective`]).
     pub fn log_pxh(&self) -> &Array1<f64> {
         &self.log_pxh
+    }
+
+    /// How many example-iterations of the last [`Inference::iterate`] call were undone because
+    /// they lowered `log p(x, h)` (always 0 with `inference.accept = "always"`).
+    pub fn rejections(&self) -> usize {
+        self.rejections
     }
 
     /// `g_l(h_l)` for the current h: `reconstruction(0)` is the reconstruction of x.
@@ -260,7 +297,7 @@ impl Inference {
         self.feed_forward(dev, model, evidence.x())?;
         let log_pxh_before = self.ws.log_pxh.mean().unwrap_or(0.0);
         if let Some(f) = on_iteration.as_deref_mut() {
-            f(0, &self.ws);
+            f(0, &self.ws, &self.post);
         }
         self.iterate(dev, model, evidence, params, rng, on_iteration)?;
         Ok(EStepSummary {
@@ -358,7 +395,8 @@ fn iterate(
     rng: &mut Rng,
     mut on_iteration: Option<IterationHook<'_>>,
 ) -> Result<()> {
-    let track = on_iteration.is_some();
+    let backtrack = params.accept == Acceptance::IfBetter;
+    let track = on_iteration.is_some() || backtrack;
     let x = evidence.x();
     ws.check(model, post, x)?;
     if let Evidence::Partial { visible, .. } = evidence
@@ -376,8 +414,40 @@ fn iterate(
         f.pack(dev, pair.encoder.weight.view());
         g.pack(dev, pair.decoder.weight.view());
     }
+    let gauss_newton = params.weighting == Weighting::GaussNewton;
+    if gauss_newton {
+        for (pair, c) in model.pairs.iter().zip(&mut ws.decoder_col_sq) {
+            dev.column_sq_norms(pair.decoder.weight.view(), c.view_mut());
+        }
+    }
+    let per_row = backtrack || gauss_newton;
+    if !backtrack {
+        ws.step_scale.fill(1.0);
+    }
     let packed = &ws.packed;
+    ws.rejections = 0;
+    if backtrack {
+        ws.step_scale.fill(1.0);
+        // the objective of the starting point, with the evidence as it will be scored
+        let below = match evidence {
+            Evidence::Full(x) => x,
+            Evidence::Partial { x, visible } => {
+                dev.fill_missing(ws.filled.view_mut(), x, visible, ws.recon[0].view());
+                ws.filled.view()
+            }
+        };
+        log_joint_from_reconstructions(dev, below, &post.h, &ws.recon, ws.log_pxh.view_mut());
+    }
     for t in 1..=params.steps {
+        if backtrack {
+            for (saved, h) in ws.saved_h.iter_mut().zip(&post.h) {
+                saved.assign(h);
+            }
+            for (saved, r) in ws.saved_recon.iter_mut().zip(&ws.recon) {
+                saved.assign(r);
+            }
+            ws.saved_log_pxh.assign(&ws.log_pxh);
+        }
         for l in (0..depth).rev() {
             let pair = &model.pairs[l];
             let (f, g) = (&pair.encoder, &pair.decoder);
@@ -402,14 +472,48 @@ fn iterate(
                 f.forward_packed(dev, f_packed, rows, recon, ws.refeed[0].view_mut());
             }
             let above = (l + 1 < depth).then(|| ws.recon[l + 1].view());
-            dev.inference_step(
-                post.h[l].view_mut(),
-                ws.bottom_up[l].view(),
-                ws.refeed[l].view(),
-                above,
-                params.delta,
-                params.alpha,
-            );
+            let delta = match params.first_layer_delta {
+                Some(d) if l == 0 => d,
+                _ => params.delta,
+            };
+            if per_row {
+                if gauss_newton && above.is_some() {
+                    let w = &pair.decoder.weight;
+                    dev.gauss_newton_weights(
+                        ws.recon[l].view(),
+                        pair.decoder.activation,
+                        ws.decoder_col_sq[l].view(),
+                        w.nrows().min(w.ncols()),
+                        delta,
+                        ws.step_scale.view(),
+                        ws.row_delta.view_mut(),
+                        ws.row_alpha.view_mut(),
+                    );
+                } else {
+                    let (d, a) = (delta, params.alpha);
+                    ws.row_delta
+                        .zip_mut_with(&ws.step_scale, |o, &k| *o = k * d);
+                    ws.row_alpha
+                        .zip_mut_with(&ws.step_scale, |o, &k| *o = k * a);
+                }
+                dev.inference_step_rows(
+                    post.h[l].view_mut(),
+                    ws.bottom_up[l].view(),
+                    ws.refeed[l].view(),
+                    above,
+                    ws.row_delta.view(),
+                    ws.row_alpha.view(),
+                );
+            } else {
+                dev.inference_step(
+                    post.h[l].view_mut(),
+                    ws.bottom_up[l].view(),
+                    ws.refeed[l].view(),
+                    above,
+                    delta,
+                    params.alpha,
+                );
+            }
             if params.noise_std > 0.0 {
                 noise::perturb(dev, rng, params.noise_std, post.h[l].view_mut());
             }
@@ -432,8 +536,25 @@ fn iterate(
                 }
             };
             log_joint_from_reconstructions(dev, below, &post.h, &ws.recon, ws.log_pxh.view_mut());
+            if backtrack {
+                ws.rejections += dev.undo_worse_rows(
+                    ws.log_pxh.view_mut(),
+                    ws.saved_log_pxh.view(),
+                    ws.step_scale.view_mut(),
+                    ws.rejected.view_mut(),
+                );
+                for (h, saved) in post.h.iter_mut().zip(&ws.saved_h) {
+                    dev.restore_rows(h.view_mut(), saved.view(), ws.rejected.view());
+                }
+                for (r, saved) in ws.recon.iter_mut().zip(&ws.saved_recon) {
+                    dev.restore_rows(r.view_mut(), saved.view(), ws.rejected.view());
+                }
+                if let Evidence::Partial { x, visible } = evidence {
+                    dev.fill_missing(ws.filled.view_mut(), x, visible, ws.recon[0].view());
+                }
+            }
             if let Some(f) = on_iteration.as_deref_mut() {
-                f(t, ws);
+                f(t, ws, post);
             }
         }
     }

@@ -86,6 +86,9 @@ fn partial_evidence_inference_matches_a_masked_f64_algorithm_2() {
             delta: 0.1,
             alpha: 0.3,
             noise_std: 0.0,
+            accept: Default::default(),
+            weighting: Default::default(),
+            first_layer_delta: None,
         };
         let mut inf = Inference::new(&model, 9);
         let evidence = Evidence::Partial {
@@ -134,6 +137,9 @@ fn two_layer_inference_matches_a_plain_f64_algorithm_2() {
             delta: 0.1,
             alpha,
             noise_std: 0.0,
+            accept: Default::default(),
+            weighting: Default::default(),
+            first_layer_delta: None,
         };
         let mut inf = Inference::new(&model, 9);
         let mut rng = Seed(0).stream("unused");
@@ -178,6 +184,9 @@ fn inference_noise_perturbs_by_the_expected_amount() {
             delta: 0.1,
             alpha: 0.0,
             noise_std,
+            accept: Default::default(),
+            weighting: Default::default(),
+            first_layer_delta: None,
         };
         let mut inf = Inference::new(&model, 50);
         let mut rng = Seed(1).stream("n");

@@ -89,6 +89,9 @@ fn one_step(dev: &Device, model: &GenerativeModel, x: &Matrix, h: &Matrix, delta
         delta,
         alpha: 0.0,
         noise_std: 0.0,
+        accept: Default::default(),
+        weighting: Default::default(),
+        first_layer_delta: None,
     };
     let mut rng = Seed(1).stream("unused");
     inf.iterate(

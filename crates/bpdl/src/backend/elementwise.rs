@@ -3,7 +3,11 @@
 //! | kernel | formula |
 //! |---|---|
 //! | [`Device::inference_step`] | `h ← h + δ·(a − b) + α·(c − h)` (c optional) |
+//! | [`Device::inference_step_rows`] | `h_i ← h_i + δ_i·(a_i − b_i) + α_i·(c_i − h_i)` per row i |
+//! | [`Device::gauss_newton_weights`] | `s²_i = Σ_j φ'(y_ij)² c_j / r`; `δ_i = k·δ·s²_i/(1 + s²_i)`, `α_i = k·δ/(1 + s²_i)` |
+//! | [`Device::undo_worse_rows`] | per row: keep the update if `new_i ≥ old_i`, else restore it and halve `s_i` |
 //! | [`Device::fill_missing`] | `x̂ = m ⊙ x + (1 − m) ⊙ r` |
+//! | [`Device::axpy_diff`] | `o ← o + (a − b)` |
 //! | [`Device::output_error`] | `e = (y − t) ⊙ φ'(y)`, returns `Σ (y − t)²` |
 //! | [`Device::half_sq_dist_rows`] | `out_i −= ½ ‖a_i − b_i‖²` |
 //! | [`Device::column_sums`] | `s_j = Σ_i e_ij` |
@@ -53,6 +57,152 @@ impl Device {
                         .and(&b)
                         .for_each(|h, &a, &b| *h += delta * (a - b));
                 }),
+        });
+    }
+
+    /// `h_i ← h_i + δ_i·(a_i − b_i) + α_i·(c_i − h_i)` for every row i: [`Device::inference_step`]
+    /// with step sizes of their own per example (the Gauss–Newton weighting and the
+    /// backtracking of INFERENCE).
+    pub fn inference_step_rows(
+        &self,
+        mut h: ArrayViewMut2<'_, f32>,
+        a: ArrayView2<'_, f32>,
+        b: ArrayView2<'_, f32>,
+        c: Option<ArrayView2<'_, f32>>,
+        delta: ArrayView1<'_, f32>,
+        alpha: ArrayView1<'_, f32>,
+    ) {
+        self.install(|| match c {
+            Some(c) => Zip::from(h.rows_mut())
+                .and(a.rows())
+                .and(b.rows())
+                .and(c.rows())
+                .and(&delta)
+                .and(&alpha)
+                .par_for_each(|mut h, a, b, c, &d, &al| {
+                    Zip::from(&mut h)
+                        .and(&a)
+                        .and(&b)
+                        .and(&c)
+                        .for_each(|h, &a, &b, &c| *h += d * (a - b) + al * (c - *h));
+                }),
+            None => Zip::from(h.rows_mut())
+                .and(a.rows())
+                .and(b.rows())
+                .and(&delta)
+                .par_for_each(|mut h, a, b, &d| {
+                    Zip::from(&mut h)
+                        .and(&a)
+                        .and(&b)
+                        .for_each(|h, &a, &b| *h += d * (a - b));
+                }),
+        });
+    }
+
+    /// The per-example step sizes of INFERENCE's Gauss–Newton weighting (`inference.weighting =
+    /// "gauss-newton"`). For a decoder `y = φ(h·W + b)` with output `y: [batch, n_out]`, `c_j =
+    /// ‖W[:, j]‖²` and `r = min(n_in, n_out)`, `s²_i = Σ_j φ'(y_ij)²·c_j / r` is the mean squared
+    /// singular value of its Jacobian at example i; then `δ_i = k_i·δ·s²_i/(1 + s²_i)` and
+    /// `α_i = k_i·δ/(1 + s²_i)`, with `k_i = scale_i` (1 unless backtracking halved it).
+    #[allow(clippy::too_many_arguments)]
+    pub fn gauss_newton_weights(
+        &self,
+        y: ArrayView2<'_, f32>,
+        act: Activation,
+        col_sq: ArrayView1<'_, f32>,
+        rank: usize,
+        delta: f32,
+        scale: ArrayView1<'_, f32>,
+        mut delta_out: ArrayViewMut1<'_, f32>,
+        mut alpha_out: ArrayViewMut1<'_, f32>,
+    ) {
+        let r = rank.max(1) as f32;
+        self.install(|| {
+            Zip::from(y.rows())
+                .and(&scale)
+                .and(&mut delta_out)
+                .and(&mut alpha_out)
+                .par_for_each(|y, &k, d, a| {
+                    let mut acc = 0.0f32;
+                    Zip::from(&y).and(&col_sq).for_each(|&y, &c| {
+                        let slope = act.slope_from_output(y);
+                        acc += slope * slope * c;
+                    });
+                    let s2 = acc / r;
+                    *d = k * delta * s2 / (1.0 + s2);
+                    *a = k * delta / (1.0 + s2);
+                });
+        });
+    }
+
+    /// `c_j = Σ_i W_ij²`, the squared norm of each column of `w: [n_in, n_out]`.
+    pub fn column_sq_norms(&self, w: ArrayView2<'_, f32>, mut out: ArrayViewMut1<'_, f32>) {
+        out.fill(0.0);
+        for row in w.rows() {
+            Zip::from(&mut out).and(&row).for_each(|o, &v| *o += v * v);
+        }
+    }
+
+    /// The acceptance test of a backtracking step, per row i: where the objective fell
+    /// (`new_i < old_i`) the step is rejected: `new_i ← old_i`, `s_i ← s_i / 2` and
+    /// `rejected_i ← 1`; elsewhere `rejected_i ← 0`. Returns the number of rejected rows. Then
+    /// [`Device::restore_rows`] puts the rejected rows of every updated matrix back.
+    pub fn undo_worse_rows(
+        &self,
+        mut new: ArrayViewMut1<'_, f64>,
+        old: ArrayView1<'_, f64>,
+        mut scale: ArrayViewMut1<'_, f32>,
+        mut rejected: ArrayViewMut1<'_, f32>,
+    ) -> usize {
+        let mut count = 0;
+        Zip::from(&mut new)
+            .and(&old)
+            .and(&mut scale)
+            .and(&mut rejected)
+            .for_each(|n, &o, s, r| {
+                if *n < o {
+                    *n = o;
+                    *s *= 0.5;
+                    *r = 1.0;
+                    count += 1;
+                } else {
+                    *r = 0.0;
+                }
+            });
+        count
+    }
+
+    /// `m_i ← saved_i` for every row i with `rejected_i = 1`.
+    pub fn restore_rows(
+        &self,
+        mut m: ArrayViewMut2<'_, f32>,
+        saved: ArrayView2<'_, f32>,
+        rejected: ArrayView1<'_, f32>,
+    ) {
+        self.install(|| {
+            Zip::from(m.rows_mut())
+                .and(saved.rows())
+                .and(&rejected)
+                .par_for_each(|mut m, saved, &r| {
+                    if r != 0.0 {
+                        m.assign(&saved);
+                    }
+                });
+        });
+    }
+
+    /// `o ← o + (a − b)`, entry by entry.
+    pub fn axpy_diff(
+        &self,
+        mut o: ArrayViewMut2<'_, f32>,
+        a: ArrayView2<'_, f32>,
+        b: ArrayView2<'_, f32>,
+    ) {
+        self.install(|| {
+            Zip::from(&mut o)
+                .and(&a)
+                .and(&b)
+                .par_for_each(|o, &a, &b| *o += a - b);
         });
     }
 

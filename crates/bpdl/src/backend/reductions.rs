@@ -4,12 +4,13 @@
 //! |---|---|
 //! | [`Device::all_finite`] | no NaN or ±∞ in a matrix |
 //! | [`Device::sum_sq_diff`] | `Σ_ij (a_ij − b_ij)²`, in f64 |
+//! | [`Device::row_cosines`] | `cos(a_i, b_i)` per row, in f64 (0 for a zero row) |
 //! | [`Device::layer_moments`] | `mean |h|`, the mean over units of the standard deviation across rows, and the fraction of values outside [0.01, 0.99], in f64 |
 //!
 //! Each runs in one fixed order (row-major, in f64), so its value does not depend on the thread
 //! count.
 
-use ndarray::{ArrayView2, Axis};
+use ndarray::{Array1, ArrayView2, Axis, Zip};
 
 use super::Device;
 
@@ -40,6 +41,30 @@ impl Device {
             .zip(b.iter())
             .map(|(&x, &y)| f64::from(x - y).powi(2))
             .sum()
+    }
+
+    /// `a_i·b_i / (‖a_i‖ ‖b_i‖)` for every row i, in f64; 0 where either row is zero.
+    ///
+    /// # Panics
+    /// If the shapes differ.
+    pub fn row_cosines(&self, a: ArrayView2<'_, f32>, b: ArrayView2<'_, f32>) -> Array1<f64> {
+        assert_eq!(a.dim(), b.dim(), "row_cosines shapes");
+        let mut out = Array1::zeros(a.nrows());
+        Zip::from(&mut out)
+            .and(a.rows())
+            .and(b.rows())
+            .for_each(|o, a, b| {
+                let (mut ab, mut aa, mut bb) = (0.0f64, 0.0f64, 0.0f64);
+                for (&x, &y) in a.iter().zip(b.iter()) {
+                    let (x, y) = (f64::from(x), f64::from(y));
+                    ab += x * y;
+                    aa += x * x;
+                    bb += y * y;
+                }
+                let norm = (aa * bb).sqrt();
+                *o = if norm > 0.0 { ab / norm } else { 0.0 };
+            });
+        out
     }
 
     /// The health diagnostics of a minibatch of codes ([`LayerMoments`]).

@@ -202,6 +202,45 @@ pub struct InferenceConfig {
     /// Standard deviation of Gaussian noise added to every h update (Langevin-like, no rejection;
     /// paper §3 Algorithm 1 "optional: add noise"); 0 = off, as in Algorithm 2 [gap G10].
     pub noise_std: f32,
+    /// Whether an iteration's update is kept whatever it does to `log p(x, h)` (`"always"`,
+    /// Algorithm 2) or only where it raises it (`"if-better"`: per example, a step that lowers
+    /// the objective is undone and that example's step size halved, a backtracking line search)
+    /// [gap G18].
+    pub accept: Acceptance,
+    /// How the bottom-up targetprop term and the top-down term of a layer are weighted:
+    /// `"fixed"` (δ and α as given, Algorithm 2) or `"gauss-newton"` (per example, from the
+    /// measured scale of the decoder's Jacobian; α is then unused) [gap G18].
+    pub weighting: Weighting,
+    /// δ of the first latent layer h_1 alone (the one with both a bottom-up and a top-down
+    /// term in the paper's two-layer model); unset = δ [gap G18].
+    pub first_layer_delta: Option<f32>,
+}
+
+/// The weighting of INFERENCE's two terms ([`InferenceConfig::weighting`]).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Weighting {
+    /// `δ·(f(h_below) − f(g(h))) + α·(g_above(h_above) − h)` (Algorithm 2).
+    #[default]
+    Fixed,
+    /// The two terms weighted as one Gauss–Newton step on `log p(h_below | h) + log p(h |
+    /// h_above)`: with `s²` the mean squared singular value of the decoder's Jacobian `J`
+    /// (`JᵀJ ≈ s²I`), the step `δ·(JᵀJ + I)⁻¹(Jᵀr + (g_above − h))` becomes
+    /// `δ·s²/(1 + s²)·(f(h_below) − f(g(h))) + δ/(1 + s²)·(g_above − h)`, the targetprop term
+    /// standing for `J⁺r`. Layers without a top-down term keep δ.
+    GaussNewton,
+}
+
+/// Which INFERENCE updates are kept ([`InferenceConfig::accept`]).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Acceptance {
+    /// Every update (Algorithm 2 as written).
+    #[default]
+    Always,
+    /// Per example, only updates that do not lower `log p(x, h)`; a rejected step is undone and
+    /// the example's step size (δ and α together) halved.
+    IfBetter,
 }
 
 impl Default for InferenceConfig {
@@ -211,6 +250,9 @@ impl Default for InferenceConfig {
             delta: 0.1,
             alpha: 0.001,
             noise_std: 0.0,
+            accept: Acceptance::Always,
+            weighting: Weighting::Fixed,
+            first_layer_delta: None,
         }
     }
 }

@@ -11,8 +11,9 @@
 mod learner;
 
 pub use learner::{
-    Config, CorruptionConfig, DataConfig, GenerateConfig, InferenceConfig, InitScheme, LayerConfig,
-    LearningConfig, ModelConfig, Optimizer, PriorCovariance, TrainConfig, ValidConfig,
+    Acceptance, Config, CorruptionConfig, DataConfig, GenerateConfig, InferenceConfig, InitScheme,
+    LayerConfig, LearningConfig, ModelConfig, Optimizer, PriorCovariance, TrainConfig, ValidConfig,
+    Weighting,
 };
 
 use std::path::Path;

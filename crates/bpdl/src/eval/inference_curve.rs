@@ -1,6 +1,14 @@
 //! The paper's Fig. 4: `log p(x, h)` (unit-variance Gaussian terms, no constants, gap G12)
 //! over the iterations of INFERENCE on a whole split, as mean ± standard error over the
-//! examples, plus a few individual curves.
+//! examples, plus a few individual curves, and each of its terms on its own:
+//!
+//! ```text
+//! log p(x, h) + const = log p(x | h_1) + Σ_{l=1}^{L−1} log p(h_l | h_{l+1})      (−½‖h_{l−1} − g_l(h_l)‖² each)
+//! ```
+//!
+//! with the top prior's `log p(h_L)` beside them when the model has one (it is not part of the
+//! objective training climbs, paper §4), and, per layer and iteration, the mean cosine between
+//! INFERENCE's update and the exact gradient of the objective ([`super::gradient_alignment`]).
 
 use ndarray::{ArrayView2, s};
 use serde::{Deserialize, Serialize};
@@ -9,8 +17,10 @@ use crate::backend::Device;
 use crate::config::InferenceConfig;
 use crate::data::batches::batches;
 use crate::error::Result;
-use crate::inference::{Evidence, Inference, InferenceWorkspace};
+use crate::eval::gradient_alignment;
+use crate::inference::{Evidence, Inference, InferenceWorkspace, Posterior};
 use crate::model::GenerativeModel;
+use crate::model::objective::log_top_prior;
 use crate::rng::Rng;
 
 /// `log p(x, h)` per inference iteration (index 0 = the feed-forward start).
@@ -27,12 +37,42 @@ pub struct InferenceCurve {
     /// Mean of the first term alone, `log p(x | h_1) + const = −½‖x − g_1(h_1)‖²` (the rest of
     /// `log p(x, h)` is the latent layers' terms).
     pub log_px_given_h1_mean: Vec<f64>,
+    /// Each term of `log p(x, h)` (mean over examples, per iteration), then the top prior
+    /// `log p(h_L)` when the model has one.
+    #[serde(default)]
+    pub terms: Vec<TermCurve>,
+    /// Per latent layer, the mean cosine between INFERENCE's update at iteration t (t = 0..N−1)
+    /// and the exact gradient of `log p(x, h)` there, over the first minibatch's examples.
+    #[serde(default)]
+    pub alignment: Vec<TermCurve>,
     /// The curves of the first few examples.
     pub example_curves: Vec<Vec<f64>>,
     /// Mean squared error per pixel between x and g_1(h_1) after the last iteration.
     pub recon_mse: f64,
     /// The same at the feed-forward start.
     pub recon_mse_start: f64,
+}
+
+/// One named curve over the iterations.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TermCurve {
+    /// `"log p(x|h1)"`, `"log p(h1|h2)"`, `"log p(h2)"` (top prior), or a layer `"h1"`.
+    pub name: String,
+    /// Its value per iteration.
+    pub mean: Vec<f64>,
+}
+
+/// The names of the terms of `log p(x, h)` for a model of `depth` latent layers, bottom first.
+pub fn term_names(depth: usize) -> Vec<String> {
+    (0..depth)
+        .map(|l| {
+            if l == 0 {
+                "log p(x|h1)".to_string()
+            } else {
+                format!("log p(h{l}|h{})", l + 1)
+            }
+        })
+        .collect()
 }
 
 /// Runs inference on every row of `images` (in minibatches of `batch`) and records
@@ -50,7 +90,12 @@ pub fn inference_curve(
     dev.install(|| {
         let steps = params.steps;
         let (mut sum, mut sum_sq) = (vec![0.0f64; steps + 1], vec![0.0f64; steps + 1]);
-        let mut x_term = vec![0.0f64; steps + 1];
+        let depth = model.depth();
+        let mut term_sums = vec![vec![0.0f64; steps + 1]; depth];
+        let mut prior_sum = model.top_prior.as_ref().map(|_| vec![0.0f64; steps + 1]);
+        let mut cosines = vec![vec![0.0f64; steps]; depth];
+        let mut first_batch = true;
+        let mut alignment_error = None;
         let mut example_curves = vec![Vec::with_capacity(steps + 1); keep.min(images.nrows())];
         let (mut sse_end, mut sse_start) = (0.0f64, 0.0f64);
         let mut inf = Inference::new(model, batch.max(1));
@@ -58,12 +103,26 @@ pub fn inference_curve(
             let start = rows.start;
             let x = images.slice(s![rows.clone(), ..]);
             inf.ensure(model, rows.len());
-            let mut record = |t: usize, ws: &InferenceWorkspace| {
-                let sse = dev.sum_sq_diff(x, ws.reconstruction(0).view());
-                if t == 0 {
-                    sse_start += sse;
+            let align = first_batch;
+            first_batch = false;
+            let mut record = |t: usize, ws: &InferenceWorkspace, post: &Posterior| {
+                for (l, sums) in term_sums.iter_mut().enumerate() {
+                    let below = if l == 0 { x } else { post.h[l - 1].view() };
+                    let sse = dev.sum_sq_diff(below, ws.reconstruction(l).view());
+                    if l == 0 && t == 0 {
+                        sse_start += sse;
+                    }
+                    sums[t] -= 0.5 * sse;
                 }
-                x_term[t] -= 0.5 * sse;
+                if let (Some(sums), Some(prior)) = (prior_sum.as_mut(), model.top_prior.as_ref()) {
+                    sums[t] += log_top_prior(dev, prior, post.h[depth - 1].view()).sum();
+                }
+                if align && t < steps {
+                    match gradient_alignment::mean_cosines(dev, model, x, &post.h, params) {
+                        Ok(c) => cosines.iter_mut().zip(c).for_each(|(v, c)| v[t] = c),
+                        Err(e) => alignment_error = Some(e),
+                    }
+                }
                 for (i, &v) in ws.log_pxh().iter().enumerate() {
                     sum[t] += v;
                     sum_sq[t] += v * v;
@@ -81,6 +140,9 @@ pub fn inference_curve(
                 Some(&mut record),
             )?;
             sse_end += dev.sum_sq_diff(x, inf.ws.reconstruction(0).view());
+            if let Some(e) = alignment_error.take() {
+                return Err(e);
+            }
         }
         let n = images.nrows().max(1) as f64;
         let mean: Vec<f64> = sum.iter().map(|s| s / n).collect();
@@ -98,7 +160,27 @@ pub fn inference_curve(
             steps,
             log_pxh_mean: mean,
             log_pxh_se: se,
-            log_px_given_h1_mean: x_term.iter().map(|s| s / n).collect(),
+            log_px_given_h1_mean: term_sums[0].iter().map(|s| s / n).collect(),
+            terms: term_names(depth)
+                .into_iter()
+                .zip(&term_sums)
+                .map(|(name, sums)| TermCurve {
+                    name,
+                    mean: sums.iter().map(|s| s / n).collect(),
+                })
+                .chain(prior_sum.iter().map(|sums| TermCurve {
+                    name: format!("log p(h{depth})"),
+                    mean: sums.iter().map(|s| s / n).collect(),
+                }))
+                .collect(),
+            alignment: cosines
+                .into_iter()
+                .enumerate()
+                .map(|(l, mean)| TermCurve {
+                    name: format!("h{}", l + 1),
+                    mean,
+                })
+                .collect(),
             example_curves,
             recon_mse: sse_end / cells,
             recon_mse_start: sse_start / cells,
@@ -134,6 +216,21 @@ impl std::fmt::Display for InferenceCurve {
             self.log_pxh_se[last],
             self.recon_mse_start,
             self.recon_mse,
-        )
+        )?;
+        for term in &self.terms {
+            if let (Some(first), Some(last)) = (term.mean.first(), term.mean.last()) {
+                write!(f, "; {} {first:.3} → {last:.3}", term.name)?;
+            }
+        }
+        for layer in &self.alignment {
+            if let (Some(first), Some(last)) = (layer.mean.first(), layer.mean.last()) {
+                write!(
+                    f,
+                    "; cos(update, ∇) of {} {first:.2} (start) → {last:.2}",
+                    layer.name
+                )?;
+            }
+        }
+        Ok(())
     }
 }
