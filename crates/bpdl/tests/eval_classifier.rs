@@ -81,3 +81,20 @@ fn the_mnist_evaluation_classifier_reaches_98_percent_test_accuracy() {
 fn the_fashion_mnist_evaluation_classifier_reaches_88_percent_test_accuracy() {
     trains_to_its_target(Dataset::FashionMnist, &fashion_dir());
 }
+
+/// The cache is keyed by the seed alone, so the weights must not depend on the thread count: at
+/// the real widths (784 → 512 → 128 → 10, batch 100) the GEMMs are split across threads, which
+/// the tiny networks of the unit tests do not exercise.
+#[test]
+fn the_real_sized_classifier_trains_bit_identically_on_one_and_two_threads() {
+    use bpdl::eval::classifier::{ClassifierSettings, EvalClassifier};
+    let data = Mnist::load(Dataset::Mnist, &mnist_dir()).unwrap();
+    let train = data.train.head(3000);
+    let settings = ClassifierSettings {
+        epochs: 1,
+        ..ClassifierSettings::default()
+    };
+    let one = EvalClassifier::train(&Device::cpu(1).unwrap(), &train, &settings, 3).unwrap();
+    let two = EvalClassifier::train(&Device::cpu(2).unwrap(), &train, &settings, 3).unwrap();
+    assert!(one == two, "1 and 2 threads gave different weights");
+}
