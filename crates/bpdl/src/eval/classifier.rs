@@ -550,9 +550,11 @@ pub fn load_or_train_with(
             ("train_seconds", train_seconds.to_string()),
         ];
         if let Err(e) = clf.save(&path, &meta) {
-            cache_note = Some(format!(
-                "the weights could not be cached ({e}); kept in memory only"
-            ));
+            let note = format!("the weights could not be cached ({e}); kept in memory only");
+            cache_note = Some(match cache_note {
+                Some(earlier) => format!("{earlier}; {note}"),
+                None => note,
+            });
             cache_file = None;
         }
     }
