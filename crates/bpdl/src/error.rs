@@ -113,6 +113,25 @@ pub enum Error {
         step: String,
     },
 
+    /// The evaluation classifier of the sample-quality measures misses its accuracy target, so
+    /// its features and class probabilities cannot be trusted to score samples.
+    #[error(
+        "the {dataset} evaluation classifier reaches {found:.4} {split} accuracy, below the \
+         {expected:.2} it must reach before it may score samples; {hint}"
+    )]
+    EvalClassifier {
+        /// The dataset it was trained on.
+        dataset: String,
+        /// The split measured ("test").
+        split: &'static str,
+        /// The accuracy measured (a fraction).
+        found: f64,
+        /// The accuracy required (a fraction).
+        expected: f64,
+        /// What to try.
+        hint: String,
+    },
+
     // === Checkpoints and run folders ===
     /// A checkpoint or samples file could not be decoded.
     #[error("{path}: {problem}; {hint}")]

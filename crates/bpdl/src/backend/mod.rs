@@ -15,7 +15,9 @@
 //! * seeded noise fills ([`noise`]);
 //! * the optimizer steps ([`optimizer_steps`]), the top prior's Gaussian operations
 //!   ([`gaussian`]), the Parzen densities ([`parzen`]), the reductions read back by training
-//!   ([`reductions`]) and independent work items ([`Device::map_indexed`]).
+//!   ([`reductions`]) and independent work items ([`Device::map_indexed`]);
+//! * the evaluation classifier's kernels ([`classifier`]), the feature-space reductions of the
+//!   sample-quality measures ([`features`]) and the f64 symmetric eigendecomposition ([`eigen`]).
 //!
 //! The thread count is explicit: a `Device` owns a rayon pool of exactly that many threads and
 //! every operation (GEMM included) runs in it, and its threads flush denormal numbers to zero;
@@ -25,8 +27,11 @@
 //! storage is still host `ndarray`: the model owns `Matrix` values, and tests and file I/O read
 //! them directly.)
 
+pub mod classifier;
+pub mod eigen;
 pub mod elementwise;
 pub mod fastmath;
+pub mod features;
 pub mod gaussian;
 pub mod noise;
 mod nonlinearity;

@@ -1,10 +1,14 @@
 //! Evaluation: the inference curve of Fig. 4 ([`inference_curve()`]) with the alignment of
 //! INFERENCE's update to the exact gradient ([`gradient_alignment`]), the Parzen-window
-//! log-likelihood ([`parzen`]) and in-painting (Fig. 5, [`inpainting`]).
+//! log-likelihood ([`parzen`]), in-painting (Fig. 5, [`inpainting`]), and sample-quality
+//! measures beyond Parzen ([`quality`]: FID, Inception score, precision and recall) in the
+//! features of a separately trained evaluation classifier ([`classifier`]).
 
+pub mod classifier;
 pub mod gradient_alignment;
 pub mod inference_curve;
 pub mod inpainting;
 pub mod parzen;
+pub mod quality;
 
 pub use inference_curve::{InferenceCurve, inference_curve};
