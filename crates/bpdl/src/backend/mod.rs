@@ -14,7 +14,7 @@
 //! * the fused elementwise kernels of inference and learning ([`elementwise`]);
 //! * seeded noise fills ([`noise`]);
 //! * the optimizer steps ([`optimizer_steps`]), the top prior's Gaussian operations
-//!   ([`gaussian`]), the Parzen densities ([`parzen`]), the reductions read back by training
+//!   ([`gaussian`]), the lateral top prior's rule and Gibbs sweeps ([`lateral`]), the Parzen densities ([`parzen`]), the reductions read back by training
 //!   ([`reductions`]) and independent work items ([`Device::map_indexed`]).
 //!
 //! The thread count is explicit: a `Device` owns a rayon pool of exactly that many threads and
@@ -28,6 +28,7 @@
 pub mod elementwise;
 pub mod fastmath;
 pub mod gaussian;
+pub mod lateral;
 pub mod noise;
 mod nonlinearity;
 pub mod optimizer_steps;

@@ -11,8 +11,9 @@
 mod learner;
 
 pub use learner::{
-    Config, CorruptionConfig, DataConfig, GenerateConfig, InferenceConfig, InitScheme, LayerConfig,
-    LearningConfig, ModelConfig, Optimizer, PriorCovariance, TrainConfig, ValidConfig,
+    Config, CorruptionConfig, DataConfig, GenerateConfig, InferenceConfig, InitScheme, LateralKind,
+    LateralPriorConfig, LayerConfig, LearningConfig, ModelConfig, Optimizer, PriorCovariance,
+    TrainConfig, ValidConfig,
 };
 
 use std::path::Path;
