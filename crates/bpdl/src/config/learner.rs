@@ -342,18 +342,18 @@ impl LateralKind {
 pub struct LateralPriorConfig {
     /// `none` (default), `linear` or `sigmoid`.
     pub kind: LateralKind,
-    /// Passes of the delta rule over the inferred top codes [measured on small runs: 20].
+    /// Passes of the delta rule over the inferred top codes [default: 20, a choice].
     pub epochs: usize,
-    /// η of `ΔV_ij = −η (ĥ_i − h_i) h_j` (mean over the minibatch) [0.01: below the stability
-    /// bound 2(1 + momentum)/λ_max(E[hhᵀ]) ≥ 2(1 + momentum)/(n + 1) for codes in [0, 1] with
-    /// n = 100].
+    /// η of `ΔV_ij = −η (ĥ_i − h_i) h_j` (mean over the minibatch) [default: 0.01, below the
+    /// stability bound 2(1 + momentum)/λ_max(E(h̄h̄ᵀ)) with h̄ = (h, 1), which is at least
+    /// 2(1 + momentum)/(n + 1) = 0.038 for n = 100 codes in the unit interval].
     pub lr: f64,
-    /// Heavy-ball momentum of the updates [0.9].
+    /// Heavy-ball momentum of the updates [default: 0.9].
     pub momentum: f64,
-    /// Codes per minibatch of the fit [100, as in training].
+    /// Codes per minibatch of the fit [default: 100, as in training].
     pub batch_size: usize,
     /// Gibbs sweeps (every unit once, in order) of the sampling chain started from the Gaussian
-    /// draw [20].
+    /// draw [default: 20].
     pub sweeps: usize,
 }
 
