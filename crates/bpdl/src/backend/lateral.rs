@@ -9,6 +9,7 @@
 //! | [`Device::lateral_residual_sums`] | `Σ_b (ĥ_bi − h_bi)²` per unit, in f64 |
 //! | [`Device::lateral_log_conditionals`] | `Σ_i log p(h_i | a_i)` per row, in f64 |
 //! | [`Device::lateral_gibbs_sweeps`] | sequential Gibbs sweeps over the units of every row |
+//! | [`Device::clip_to_unit_interval`] | `h ← min(max(h, 0), 1)` (a Gaussian start made a Bernoulli chain's state) |
 //!
 //! The Gibbs sweeps draw one key from the caller's stream and give every row (chain) its own
 //! generator ([`crate::rng::row_rng`]), so the draws do not depend on the thread count.
@@ -137,6 +138,11 @@ impl Device {
                 s
             })
             .collect()
+    }
+
+    /// `h ← min(max(h, 0), 1)` entrywise.
+    pub fn clip_to_unit_interval(&self, h: ArrayViewMut2<'_, f32>) {
+        self.for_rows(h, |_, mut row| row.mapv_inplace(|v| v.clamp(0.0, 1.0)));
     }
 
     /// `sweeps` systematic-scan Gibbs sweeps of every row of `h` (each row its own chain): for

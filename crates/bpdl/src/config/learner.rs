@@ -699,6 +699,20 @@ mod tests {
         }
     }
 
+    /// A config stored in a checkpoint written before lateral priors existed has no
+    /// `[train.lateral_prior]` table: it must still load, with no lateral prior.
+    #[test]
+    fn a_config_without_the_lateral_prior_table_still_loads() {
+        let text = crate::config::to_toml_string(&Config::default()).unwrap();
+        let mut table: toml::Table = toml::from_str(&text).unwrap();
+        let train = table.get_mut("train").unwrap().as_table_mut().unwrap();
+        assert!(train.remove("lateral_prior").is_some());
+        let old = toml::to_string(&table).unwrap();
+        let back: Config = crate::config::from_toml_str(&old).unwrap();
+        assert_eq!(back, Config::default());
+        assert_eq!(back.train.lateral_prior.kind, LateralKind::None);
+    }
+
     #[test]
     fn a_wrongly_typed_value_is_an_error_naming_the_key() {
         let err = resolve::<Config>(None, &["train.epochs=many".into()]).unwrap_err();

@@ -209,7 +209,7 @@ impl LateralPrior {
             return;
         }
         if self.conditional == Conditional::Sigmoid {
-            h.mapv_inplace(|v| v.clamp(0.0, 1.0));
+            dev.clip_to_unit_interval(h.view_mut());
         }
         self.gibbs_sweeps(dev, h, self.sweeps, rng);
         if self.conditional == Conditional::Sigmoid {
@@ -239,8 +239,10 @@ impl LateralPrior {
         if count == 0 {
             return Ok(prior);
         }
-        for (c, col) in prior.bias.iter_mut().zip(codes.columns()) {
-            let m = col.iter().map(|&v| f64::from(v)).sum::<f64>() / count as f64;
+        let (mut sum, mut sum_sq) = (Array1::<f64>::zeros(n), Array1::<f64>::zeros(n));
+        dev.accumulate_moments(codes, sum.view_mut(), sum_sq.view_mut(), None);
+        for (c, &total) in prior.bias.iter_mut().zip(&sum) {
+            let m = total / count as f64;
             *c = match conditional {
                 Conditional::Linear => m,
                 Conditional::Sigmoid => {
