@@ -295,6 +295,7 @@ pub fn run(dev: &Device, min_seconds: f64) -> Result<BenchReport> {
             mean: Array1::from_elem(model.top_size(), 0.5),
             var: Array1::from_elem(model.top_size(), 0.25),
             factor: None,
+            lateral: None,
         });
         let generate_samples = 500;
         let params = InferenceConfig {

@@ -6,10 +6,13 @@
 //! | `g{l}.weight`, `g{l}.bias` | `[n_l, n_{l−1}]`, `[n_{l−1}]` (decoder g_l) |
 //! | `prior.mean`, `prior.var` | `[n_L]` (after training) |
 //! | `prior.factor` | `[n_L, n_L]`, Cholesky factor of a full-covariance prior |
+//! | `prior.lateral.{weight,bias,var}` | `[n_L, n_L]`, `[n_L]`, `[n_L]`: lateral connections of the top prior (`weight[j, i] = V_ij`) |
 //! | `opt.{f,g}{l}.{m_w,m_b,v_w,v_b}` | optimizer moments (RMSprop, Adam) |
 //!
 //! Metadata: `format`, `config` (the resolved TOML), `sizes`, `epochs_done`, `rng` (the state
-//! of every random stream, JSON) and `opt.{f,g}{l}.step`. Weights are stored `[n_in, n_out]`
+//! of every random stream, JSON), `opt.{f,g}{l}.step` and, for a lateral top prior,
+//! `prior.lateral.conditional` (`linear` or `sigmoid`) and `prior.lateral.sweeps`. Checkpoints
+//! written before lateral priors existed have none of these and load as before. Weights are stored `[n_in, n_out]`
 //! (`y = x·W + b`); PyTorch's `nn.Linear` keeps the transpose.
 
 use std::path::Path;
@@ -17,6 +20,7 @@ use std::path::Path;
 use crate::config::{self, Config};
 use crate::error::Result;
 use crate::learning::{MapOptimizer, ModelOptimizer};
+use crate::model::lateral::{Conditional, LateralPrior};
 use crate::model::{GenerativeModel, Map, TopPrior};
 use crate::tensor_file::{TensorReader, TensorWriter};
 use crate::train::{TrainRngs, TrainState};
@@ -54,6 +58,13 @@ pub fn save(path: &Path, state: &TrainState, config: &Config) -> Result<()> {
         w.vector("prior.var", prior.var.view());
         if let Some(l) = &prior.factor {
             w.matrix("prior.factor", l.view());
+        }
+        if let Some(lat) = &prior.lateral {
+            w.meta("prior.lateral.conditional", lat.conditional.name());
+            w.meta("prior.lateral.sweeps", lat.sweeps.to_string());
+            w.matrix("prior.lateral.weight", lat.weight.view());
+            w.vector("prior.lateral.bias", lat.bias.view());
+            w.vector("prior.lateral.var", lat.var.view());
         }
     }
     w.write(path)
@@ -135,6 +146,7 @@ pub fn load(path: &Path) -> Result<(TrainState, Config)> {
             } else {
                 None
             },
+            lateral: get_lateral(&r, n)?,
         });
     }
     let epochs_done = r
@@ -159,6 +171,32 @@ fn get_map(r: &TensorReader, name: &str, map: &mut Map) -> Result<()> {
     map.weight = r.matrix(&format!("{name}.weight"), Some(shape))?;
     map.bias = r.vector(&format!("{name}.bias"), Some(map.bias.len()))?;
     Ok(())
+}
+
+/// The lateral part of the top prior, when the file has one (`prior.lateral.weight`).
+fn get_lateral(r: &TensorReader, n: usize) -> Result<Option<LateralPrior>> {
+    if !r.has("prior.lateral.weight") {
+        return Ok(None);
+    }
+    let conditional: Conditional = r
+        .meta("prior.lateral.conditional")?
+        .parse()
+        .map_err(|e| r.error(format!("bad `prior.lateral.conditional`: {e}")))?;
+    let sweeps = r
+        .meta("prior.lateral.sweeps")?
+        .parse()
+        .map_err(|e| r.error(format!("bad `prior.lateral.sweeps`: {e}")))?;
+    let lateral = LateralPrior {
+        conditional,
+        weight: r.matrix("prior.lateral.weight", Some((n, n)))?,
+        bias: r.vector("prior.lateral.bias", Some(n))?,
+        var: r.vector("prior.lateral.var", Some(n))?,
+        sweeps,
+    };
+    lateral
+        .check()
+        .map_err(|problem| r.error(format!("the lateral top prior: {problem}")))?;
+    Ok(Some(lateral))
 }
 
 fn get_opt(r: &TensorReader, name: &str, opt: &mut MapOptimizer) -> Result<()> {

@@ -1,7 +1,7 @@
 //! Three ways to draw samples from a trained model (paper §5, §8, Algorithm 2).
 //!
 //! ```text
-//! ancestral:  h_L ~ N(μ, diag(4σ²)),   x = g_1(g_2(… g_L(h_L)))
+//! ancestral:  h_L ~ N(μ, diag(4σ²)) [→ lateral Gibbs sweeps],   x = g_1(g_2(… g_L(h_L)))
 //! GENERATE:   x ← ancestral;  repeat K times:  h ← INFERENCE(x, α = 0.3);  x ← g_1(h_1)
 //! joint DAE:  repeat:  x ← g_1(h̃_1);  h_k ← f_k(h̃_{k−1}) or g_{k+1}(h̃_{k+1}) (prob. ½ each);
 //!             h_L ← f_L(h̃_{L−1})                                          (Eqs. 9–11)
@@ -17,6 +17,10 @@
 //!   each step reconstructs every layer from a corrupted neighbour, a middle layer from below
 //!   (`f_k(h̃_{k−1})`) or from above (`g_{k+1}(h̃_{k+1})`) with probability ½; x only from
 //!   above, the top layer only from below. The paper describes it but never evaluates it.
+//!
+//! When the top prior has lateral connections, `h_L` is the end of their Gibbs chain started
+//! from the Gaussian draw ([`crate::model::lateral::LateralPrior::sample`]), for all three
+//! samplers (each starts from an ancestral draw).
 //!
 //! All draws come from the `rng` passed in; the corruption is the training corruption.
 
@@ -91,7 +95,8 @@ fn prior(model: &GenerativeModel) -> Result<&TopPrior> {
     })
 }
 
-/// Draws `h_L ~ N(mean, diag(var))` and decodes it: returns every layer, `[x, h_1, …, h_L]`.
+/// Draws `h_L ~ p(h_L)` (the Gaussian, then the lateral chain when the prior has one) and
+/// decodes it: returns every layer, `[x, h_1, …, h_L]`.
 fn ancestral_layers(
     dev: &Device,
     model: &GenerativeModel,
@@ -117,6 +122,9 @@ fn ancestral_layers(
             noise::fill_gaussian(dev, rng, zero.view(), one.view(), layers[depth].view_mut());
             crate::model::prior::correlate(dev, p, factor, &mut layers[depth]);
         }
+    }
+    if let Some(lateral) = &p.lateral {
+        lateral.sample(dev, &mut layers[depth], rng);
     }
     for l in (1..=depth).rev() {
         let (below, above) = layers.split_at_mut(l);

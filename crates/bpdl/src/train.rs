@@ -27,6 +27,7 @@ use crate::diagnostics::EpochRunning;
 use crate::error::{Error, Result};
 use crate::inference::{EStepSummary, Evidence, Inference};
 use crate::learning::{self, LearningWorkspace, MStep, MStepLosses, ModelOptimizer, Rates};
+use crate::model::lateral::LateralPrior;
 use crate::model::prior::PriorAccumulator;
 use crate::model::{GenerativeModel, TopPrior};
 use crate::rng::{Rng, Seed};
@@ -268,7 +269,10 @@ impl Learner {
     }
 }
 
-/// p(h_L) = N(mean, scale·var) of the inferred top codes of `images` (paper §8, gap G9).
+/// p(h_L) = N(mean, scale·var) of the inferred top codes of `images` (paper §8, gap G9), and,
+/// with `train.lateral_prior.kind` linear or sigmoid, its lateral connections fitted to the same
+/// codes by their local rule ([`LateralPrior::fit`], drawing its minibatch order from `rng`
+/// after the inference).
 pub fn fit_top_prior(
     dev: &Device,
     model: &GenerativeModel,
@@ -280,21 +284,41 @@ pub fn fit_top_prior(
     dev.install(|| {
         let batch = config.train.batch_size.min(images.nrows()).max(1);
         let mut acc = PriorAccumulator::new(model.top_size(), config.train.prior_covariance);
+        let lateral = config.train.lateral_prior.kind.conditional();
+        // the lateral fit makes several passes over the codes: keep them
+        let mut codes = Matrix::zeros((
+            if lateral.is_some() { images.nrows() } else { 0 },
+            model.top_size(),
+        ));
         let mut inf = Inference::new(model, batch);
         for rows in batches(images.nrows(), batch) {
             let x = images.slice(s![rows.clone(), ..]);
             inf.ensure(model, rows.len());
             inf.e_step(dev, model, Evidence::Full(x), &config.inference, rng, None)?;
-            acc.add(dev, inf.post.h[model.depth() - 1].view());
+            let h_top = inf.post.h[model.depth() - 1].view();
+            acc.add(dev, h_top);
+            if lateral.is_some() {
+                codes.slice_mut(s![rows, ..]).assign(&h_top);
+            }
         }
-        acc.finish(f64::from(config.train.prior_variance_scale))
+        let scale = f64::from(config.train.prior_variance_scale);
+        let mut prior = acc.finish(scale)?;
+        if let Some(conditional) = lateral {
+            let settings = &config.train.lateral_prior;
+            let fitted = LateralPrior::fit(dev, conditional, codes.view(), settings, scale, rng)?;
+            prior.lateral = Some(fitted);
+        }
+        Ok(prior)
     })
 }
 
-/// True when the model has a top prior of the kind `config` asks for.
+/// True when the model has a top prior of the kind `config` asks for (covariance and lateral
+/// conditionals).
 pub fn prior_fits(model: &GenerativeModel, config: &Config) -> bool {
     model.top_prior.as_ref().is_some_and(|p| {
         p.factor.is_some() == (config.train.prior_covariance == PriorCovariance::Full)
+            && p.lateral.as_ref().map(|l| l.conditional)
+                == config.train.lateral_prior.kind.conditional()
     })
 }
 

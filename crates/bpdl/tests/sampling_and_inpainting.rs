@@ -79,6 +79,7 @@ fn ancestral_draws_follow_the_fitted_gaussian_prior() {
         mean: Array1::from(vec![0.5f32, -1.0, 2.0]),
         var: Array1::from(vec![0.25f32, 1.0, 4.0]),
         factor: None,
+        lateral: None,
     });
     let n = 40_000;
     let x = sampling::ancestral(&dev, &model, n, &mut Seed(5).stream("s")).unwrap();
@@ -110,6 +111,7 @@ fn generate_with_zero_rounds_is_ancestral_and_with_one_round_decodes_inference()
         mean: Array1::from_elem(6, 0.5),
         var: Array1::from_elem(6, 0.1),
         factor: None,
+        lateral: None,
     });
     let params = InferenceConfig {
         alpha: 0.3,
@@ -204,6 +206,7 @@ fn full_covariance_draws_have_the_factors_covariance() {
         mean: Array1::from(vec![1.0f32, -1.0]),
         var: Array1::from(vec![1.0f32, 1.0]),
         factor: Some(ndarray::array![[1.0f32, 0.0], [0.8, 0.6]]),
+        lateral: None,
     });
     let n = 40_000;
     let x = sampling::ancestral(&dev, &model, n, &mut Seed(6).stream("s")).unwrap();
@@ -247,6 +250,7 @@ fn linear_chain_model(n: usize, a: f32, b: f32, mu: f32) -> (GenerativeModel, Co
         mean: Array1::from_elem(n, mu),
         var: Array1::from_elem(n, 1e-12),
         factor: None,
+        lateral: None,
     });
     (model, config)
 }

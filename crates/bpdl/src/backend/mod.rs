@@ -14,8 +14,9 @@
 //! * the fused elementwise kernels of inference and learning ([`elementwise`]);
 //! * seeded noise fills ([`noise`]);
 //! * the optimizer steps ([`optimizer_steps`]), the top prior's Gaussian operations
-//!   ([`gaussian`]), the Parzen densities ([`parzen`]), the reductions read back by training
-//!   ([`reductions`]) and independent work items ([`Device::map_indexed`]);
+//!   ([`gaussian`]), the lateral top prior's rule and Gibbs sweeps ([`lateral`]), the Parzen
+//!   densities ([`parzen`]), the reductions read back by training ([`reductions`]) and
+//!   independent work items ([`Device::map_indexed`]);
 //! * the evaluation classifier's kernels ([`classifier`]), the feature-space reductions of the
 //!   sample-quality measures ([`features`]) and the f64 symmetric eigendecomposition ([`eigen`]).
 //!
@@ -33,6 +34,7 @@ pub mod elementwise;
 pub mod fastmath;
 pub mod features;
 pub mod gaussian;
+pub mod lateral;
 pub mod noise;
 mod nonlinearity;
 pub mod optimizer_steps;

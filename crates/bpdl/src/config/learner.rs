@@ -345,6 +345,71 @@ pub struct TrainConfig {
     pub prior_variance_scale: f32,
     /// Diagonal [paper §8] or full covariance of the top prior.
     pub prior_covariance: PriorCovariance,
+    /// Lateral connections within the top layer (an extension, paper §9), fitted after the
+    /// Gaussian; `kind = "none"` (the default) keeps the Gaussian alone.
+    pub lateral_prior: LateralPriorConfig,
+}
+
+/// Which conditionals the lateral top prior uses ([`crate::model::lateral`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum LateralKind {
+    /// No lateral part: the top prior is the Gaussian alone [paper §8].
+    None,
+    /// `h_i | h_{−i} ~ N(Σ_j V_ij h_j + c_i, s_i²)`: at its optimum, the full-covariance
+    /// Gaussian's conditionals.
+    Linear,
+    /// `h_i | h_{−i} ~ Bernoulli(sigm(Σ_j V_ij h_j + c_i))`: a dependency network for near-binary
+    /// codes (sigmoid top units).
+    Sigmoid,
+}
+
+impl LateralKind {
+    /// The conditionals of the lateral prior, `None` for no lateral part.
+    pub fn conditional(self) -> Option<crate::model::lateral::Conditional> {
+        use crate::model::lateral::Conditional;
+        match self {
+            Self::None => None,
+            Self::Linear => Some(Conditional::Linear),
+            Self::Sigmoid => Some(Conditional::Sigmoid),
+        }
+    }
+}
+
+/// The lateral top prior (paper §9, "lateral connections to implement priors among neurons of a
+/// layer"): each top unit predicts itself from the others, learnt by the local delta rule on the
+/// inferred top codes of the training set, sampled by Gibbs sweeps.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct LateralPriorConfig {
+    /// `none` (default), `linear` or `sigmoid`.
+    pub kind: LateralKind,
+    /// Passes of the delta rule over the inferred top codes [default: 20, a choice].
+    pub epochs: usize,
+    /// η of `ΔV_ij = −η (ĥ_i − h_i) h_j` (mean over the minibatch) [default: 0.01, below the
+    /// stability bound 2(1 + momentum)/λ_max(E(h̄h̄ᵀ)) with h̄ = (h, 1), which is at least
+    /// 2(1 + momentum)/(n + 1) = 0.038 for n = 100 codes in the unit interval].
+    pub lr: f64,
+    /// Heavy-ball momentum of the updates [default: 0.9].
+    pub momentum: f64,
+    /// Codes per minibatch of the fit [default: 100, as in training].
+    pub batch_size: usize,
+    /// Gibbs sweeps (every unit once, in order) of the sampling chain started from the Gaussian
+    /// draw [default: 20].
+    pub sweeps: usize,
+}
+
+impl Default for LateralPriorConfig {
+    fn default() -> Self {
+        Self {
+            kind: LateralKind::None,
+            epochs: 20,
+            lr: 0.01,
+            momentum: 0.9,
+            batch_size: 100,
+            sweeps: 20,
+        }
+    }
 }
 
 impl Default for TrainConfig {
@@ -354,6 +419,7 @@ impl Default for TrainConfig {
             batch_size: 100,
             prior_variance_scale: 4.0,
             prior_covariance: PriorCovariance::Diagonal,
+            lateral_prior: LateralPriorConfig::default(),
         }
     }
 }
@@ -417,6 +483,37 @@ impl Validate for TrainConfig {
             positive_finite(f64::from(self.prior_variance_scale)),
             "train.prior_variance_scale",
             "must be a positive number (the paper uses 4)",
+        )?;
+        self.lateral_prior.validate()
+    }
+}
+
+impl Validate for LateralPriorConfig {
+    fn validate(&self) -> Result<()> {
+        check(
+            (1..=100_000).contains(&self.epochs),
+            "train.lateral_prior.epochs",
+            "must be between 1 and 100000",
+        )?;
+        check(
+            positive_finite(self.lr) && self.lr <= 10.0,
+            "train.lateral_prior.lr",
+            "must be in (0, 10] (default 0.01)",
+        )?;
+        check(
+            self.momentum.is_finite() && (0.0..1.0).contains(&self.momentum),
+            "train.lateral_prior.momentum",
+            "must be in [0, 1)",
+        )?;
+        check(
+            (1..=100_000).contains(&self.batch_size),
+            "train.lateral_prior.batch_size",
+            "must be between 1 and 100000",
+        )?;
+        check(
+            self.sweeps <= 100_000,
+            "train.lateral_prior.sweeps",
+            "must be at most 100000 (0 returns the Gaussian start)",
         )
     }
 }
@@ -605,6 +702,57 @@ mod tests {
         assert!(err.to_string().contains("inference.delta"), "{err}");
         let err = resolve::<Config>(None, &["model.layers[0].size=0".into()]).unwrap_err();
         assert!(err.to_string().contains("model.layers[0].size"), "{err}");
+    }
+
+    #[test]
+    fn lateral_prior_settings_are_checked_and_named() {
+        let c: Config = resolve(
+            None,
+            &[
+                "train.lateral_prior.kind=\"sigmoid\"".into(),
+                "train.lateral_prior.sweeps=5".into(),
+            ],
+        )
+        .unwrap();
+        assert_eq!(c.train.lateral_prior.kind, LateralKind::Sigmoid);
+        assert_eq!(c.train.lateral_prior.sweeps, 5);
+        assert_eq!(
+            Config::default().train.lateral_prior.kind,
+            LateralKind::None
+        );
+        for (bad, key) in [
+            ("train.lateral_prior.lr=0", "train.lateral_prior.lr"),
+            ("train.lateral_prior.epochs=0", "train.lateral_prior.epochs"),
+            (
+                "train.lateral_prior.momentum=1",
+                "train.lateral_prior.momentum",
+            ),
+            (
+                "train.lateral_prior.batch_size=0",
+                "train.lateral_prior.batch_size",
+            ),
+            (
+                "train.lateral_prior.kind=\"cubic\"",
+                "train.lateral_prior.kind",
+            ),
+        ] {
+            let err = resolve::<Config>(None, &[bad.into()]).unwrap_err();
+            assert!(err.to_string().contains(key), "{bad}: {err}");
+        }
+    }
+
+    /// A config stored in a checkpoint written before lateral priors existed has no
+    /// `[train.lateral_prior]` table: it must still load, with no lateral prior.
+    #[test]
+    fn a_config_without_the_lateral_prior_table_still_loads() {
+        let text = crate::config::to_toml_string(&Config::default()).unwrap();
+        let mut table: toml::Table = toml::from_str(&text).unwrap();
+        let train = table.get_mut("train").unwrap().as_table_mut().unwrap();
+        assert!(train.remove("lateral_prior").is_some());
+        let old = toml::to_string(&table).unwrap();
+        let back: Config = crate::config::from_toml_str(&old).unwrap();
+        assert_eq!(back, Config::default());
+        assert_eq!(back.train.lateral_prior.kind, LateralKind::None);
     }
 
     #[test]

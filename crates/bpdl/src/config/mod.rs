@@ -12,8 +12,8 @@ mod learner;
 
 pub use learner::{
     Acceptance, Config, CorruptionConfig, DataConfig, GenerateConfig, InferenceConfig, InitScheme,
-    LayerConfig, LearningConfig, ModelConfig, Optimizer, PriorCovariance, TrainConfig, ValidConfig,
-    Weighting,
+    LateralKind, LateralPriorConfig, LayerConfig, LearningConfig, ModelConfig, Optimizer,
+    PriorCovariance, TrainConfig, ValidConfig, Weighting,
 };
 
 use std::path::Path;

@@ -14,9 +14,12 @@
 //! a Gaussian with the mean and the covariance of the inferred top codes of the training set,
 //! scaled by `train.prior_variance_scale` (the paper's 4, §8): diagonal as in the paper, or, with
 //! `train.prior_covariance = "full"`, with the full covariance (an extension; [`TopPrior`],
-//! [`prior`]).
+//! [`prior`]). With `train.lateral_prior.kind = "linear"` or `"sigmoid"` it also gets lateral
+//! connections within the top layer, learnt by a local rule and sampled by Gibbs sweeps started
+//! from the Gaussian draw (an extension after paper §9; [`lateral`]).
 
 pub mod corruption;
+pub mod lateral;
 mod map;
 pub mod objective;
 pub mod prior;
@@ -39,7 +42,8 @@ pub struct LayerPair {
 }
 
 /// `p(h_L) = N(mean, Σ)` with `Σ = diag(var)` (the paper's) or, when `factor` is set, the full
-/// `Σ = L·Lᵀ`.
+/// `Σ = L·Lᵀ`; when `lateral` is set, the distribution of its Gibbs chain started from a draw of
+/// that Gaussian ([`lateral::LateralPrior`]).
 #[derive(Debug, Clone, PartialEq)]
 pub struct TopPrior {
     /// Per-unit mean.
@@ -49,6 +53,8 @@ pub struct TopPrior {
     /// The lower-triangular Cholesky factor L of the full (scaled) covariance, `[n_L, n_L]`;
     /// `None` for the diagonal prior.
     pub factor: Option<Matrix>,
+    /// Lateral connections within the top layer; `None` for the Gaussian alone (the paper's).
+    pub lateral: Option<lateral::LateralPrior>,
 }
 
 /// `p(x, h_1..h_L)` with its encoders.

@@ -53,8 +53,12 @@ pub fn log_joint(
 }
 
 /// `log N(h_L; mean, Σ)` per example, constants included (Σ diagonal, or `L·Lᵀ` when the prior
-/// has a full factor).
+/// has a full factor); for a prior with lateral connections, their pseudo-log-likelihood
+/// `Σ_i log p(h_i | h_{−i})` ([`super::lateral::LateralPrior::pseudo_log_likelihood`]).
 pub fn log_top_prior(dev: &Device, prior: &TopPrior, h_top: ArrayView2<'_, f32>) -> Array1<f64> {
+    if let Some(lateral) = &prior.lateral {
+        return lateral.pseudo_log_likelihood(dev, h_top);
+    }
     dev.log_gaussian_rows(
         h_top,
         prior.mean.view(),
@@ -75,6 +79,7 @@ mod tests {
             mean: arr1(&[1.0]),
             var: arr1(&[4.0]),
             factor: None,
+            lateral: None,
         };
         let lp = log_top_prior(&dev, &prior, array![[3.0f32]].view());
         // N(3; 1, 4) = exp(−(2²)/(2·4)) / √(2π·4)
@@ -106,6 +111,7 @@ mod tests {
             mean: arr1(&[0.5, -1.0]),
             var: arr1(&[sigma[0][0] as f32, sigma[1][1] as f32]),
             factor: Some(array![[l00 as f32, 0.0], [l10 as f32, l11 as f32]]),
+            lateral: None,
         };
         let h = array![[1.0f32, 2.0], [-3.0, 0.25], [0.5, -1.0]];
         let lp = log_top_prior(&dev, &prior, h.view());

@@ -68,6 +68,7 @@ impl PriorAccumulator {
             mean: mean.mapv(|v| v as f32),
             var: var.mapv(|v| v as f32),
             factor: factor.transpose()?,
+            lateral: None,
         })
     }
 }
