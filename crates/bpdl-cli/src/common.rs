@@ -17,6 +17,10 @@ pub struct ConfigArgs {
     /// Override a config key, e.g. --set train.epochs=5 (repeatable).
     #[arg(long = "set", value_name = "KEY=VALUE")]
     pub set: Vec<String>,
+    /// Start from a named configuration of the learner: `default` (bpdl's best measured) or
+    /// `paper` (the paper's Algorithm 2 literally); --config and --set apply on top.
+    #[arg(long)]
+    pub preset: Option<bpdl::config::Preset>,
 }
 
 impl ConfigArgs {
@@ -36,7 +40,15 @@ impl ConfigArgs {
         o.extend(self.set.iter().cloned());
         o.extend(after.iter().cloned());
         o.extend(global.seed.map(|s| format!("seed={s}")));
-        Ok(bpdl::config::resolve(self.config.as_deref(), &o)?)
+        match self.preset {
+            // a preset names a learner configuration: start from it
+            Some(preset) => {
+                let config: bpdl::Config =
+                    bpdl::config::resolve_from(&preset.config(), self.config.as_deref(), &o)?;
+                Ok(bpdl::config::convert(&config)?)
+            }
+            None => Ok(bpdl::config::resolve(self.config.as_deref(), &o)?),
+        }
     }
 }
 

@@ -41,6 +41,28 @@ pub struct EpochMetrics {
     pub layers: Vec<LayerStats>,
     /// Minibatches in the epoch.
     pub minibatches: usize,
+    /// INFERENCE with the training settings on held-out images (the first
+    /// `train.heldout_examples` validation images) at the end of the epoch: does it climb
+    /// `log p(x, h)`? (`None` when no held-out images were given.)
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub heldout: Option<HeldOutInference>,
+}
+
+/// The inference curve of an epoch's held-out images: `log p(x, h)` and each of its terms per
+/// iteration (index 0: the feed-forward start), and the cosine of each layer's update with the
+/// exact gradient ([`crate::eval::inference_curve`]).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct HeldOutInference {
+    /// Held-out images.
+    pub examples: usize,
+    /// Mean `log p(x, h)` per iteration.
+    pub log_pxh: Vec<f64>,
+    /// Its standard error per iteration.
+    pub log_pxh_se: Vec<f64>,
+    /// Each term per iteration.
+    pub terms: Vec<crate::eval::inference_curve::TermCurve>,
+    /// Per layer, the mean cosine of the update with the exact gradient per iteration.
+    pub alignment: Vec<crate::eval::inference_curve::TermCurve>,
 }
 
 /// One line: `log p` before → after inference, the decoders' and encoders' losses, mean |h| and
@@ -59,7 +81,13 @@ impl std::fmt::Display for EpochMetrics {
             list(&mut self.loss_encoder.iter().copied()),
             list(&mut self.layers.iter().map(|l| l.mean_abs)),
             list(&mut self.layers.iter().map(|l| l.spread)),
-        )
+        )?;
+        if let Some(h) = &self.heldout
+            && let (Some(a), Some(b)) = (h.log_pxh.first(), h.log_pxh.last())
+        {
+            write!(f, " | held-out logp {a:.2}→{b:.2}")?;
+        }
+        Ok(())
     }
 }
 
@@ -143,6 +171,7 @@ impl EpochRunning {
                 })
                 .collect(),
             minibatches: self.n,
+            heldout: None,
         }
     }
 }

@@ -108,6 +108,19 @@ pub fn train(
     state: &mut TrainState,
     observer: &mut (dyn TrainObserver + Send),
 ) -> Result<()> {
+    train_with_heldout(dev, images, None, config, state, observer)
+}
+
+/// [`train`], and after every epoch INFERENCE with the training settings on `heldout` images,
+/// recorded in [`EpochMetrics::heldout`].
+pub fn train_with_heldout(
+    dev: &Device,
+    images: ArrayView2<'_, f32>,
+    heldout: Option<ArrayView2<'_, f32>>,
+    config: &Config,
+    state: &mut TrainState,
+    observer: &mut (dyn TrainObserver + Send),
+) -> Result<()> {
     let config = config.clone().validated()?;
     let batch = config.train.batch_size;
     let n_batches = images.nrows() / batch;
@@ -124,7 +137,7 @@ pub fn train(
         state.model.top_prior = None;
     }
     let mut learner = Learner::new(config, state.clone(), batch)?;
-    let result = dev.install(|| learner.train_epochs(dev, images, observer));
+    let result = dev.install(|| learner.train_epochs(dev, images, heldout, observer));
     // whatever happened, the caller's state is where training stopped
     *state = learner.into_state();
     result
@@ -178,6 +191,7 @@ impl Learner {
         &mut self,
         dev: &Device,
         images: ArrayView2<'_, f32>,
+        heldout: Option<ArrayView2<'_, f32>>,
         observer: &mut (dyn TrainObserver + Send),
     ) -> Result<()> {
         let (cfg, batch) = (self.config.clone(), self.x.nrows());
@@ -209,6 +223,9 @@ impl Learner {
             let mut metrics = running.metrics(epoch + 1);
             metrics.seconds = started.elapsed().as_secs_f64();
             metrics.lr = cfg.learning.rate_at(epoch);
+            if let Some(images) = heldout.filter(|h| h.nrows() > 0) {
+                metrics.heldout = Some(heldout_inference(dev, &self.state.model, images, &cfg)?);
+            }
             observer.epoch_done(&metrics, &self.state)?;
         }
         if self.state.model.top_prior.is_none() {
@@ -267,6 +284,33 @@ impl Learner {
             &mut state.rngs.corruption,
         )
     }
+}
+
+/// INFERENCE with the training settings on held-out images (their own noise stream, so the
+/// training streams are untouched).
+fn heldout_inference(
+    dev: &Device,
+    model: &GenerativeModel,
+    images: ArrayView2<'_, f32>,
+    config: &Config,
+) -> Result<crate::diagnostics::HeldOutInference> {
+    let mut rng = Seed(config.seed).stream("heldout-inference");
+    let curve = crate::eval::inference_curve(
+        dev,
+        model,
+        images,
+        &config.inference,
+        config.train.batch_size.max(1),
+        0,
+        &mut rng,
+    )?;
+    Ok(crate::diagnostics::HeldOutInference {
+        examples: curve.examples,
+        log_pxh: curve.log_pxh_mean,
+        log_pxh_se: curve.log_pxh_se,
+        terms: curve.terms,
+        alignment: curve.alignment,
+    })
 }
 
 /// p(h_L) = N(mean, scale·var) of the inferred top codes of `images` (paper §8, gap G9), and,

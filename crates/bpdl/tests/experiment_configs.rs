@@ -13,7 +13,7 @@ fn experiments() -> std::path::PathBuf {
 fn the_papers_experiment_file_is_the_default_config() {
     let path = experiments().join("mnist-reproduction/config.toml");
     let from_file: bpdl::Config = bpdl::config::resolve(Some(&path), &[]).unwrap();
-    assert_eq!(from_file, bpdl::Config::default());
+    assert_eq!(from_file, bpdl::Config::paper());
 }
 
 #[test]

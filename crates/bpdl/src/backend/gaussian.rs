@@ -36,8 +36,18 @@ impl Device {
             }
         }
         if let Some(outer) = outer {
-            let h64 = h.mapv(f64::from);
-            *outer += &h64.t().dot(&h64);
+            // in place, row by row in f64 (no temporary: training allocates nothing per
+            // minibatch, the prior fit included)
+            let k = h.ncols();
+            for row in h.rows() {
+                for i in 0..k {
+                    let vi = f64::from(row[i]);
+                    let mut out = outer.row_mut(i);
+                    for (o, &vj) in out.iter_mut().zip(row.iter()) {
+                        *o += vi * f64::from(vj);
+                    }
+                }
+            }
         }
     }
 

@@ -12,7 +12,7 @@ mod learner;
 
 pub use learner::{
     Acceptance, Config, CorruptionConfig, DataConfig, GenerateConfig, InferenceConfig, InitScheme,
-    LateralKind, LateralPriorConfig, LayerConfig, LearningConfig, ModelConfig, Optimizer,
+    LateralKind, LateralPriorConfig, LayerConfig, LearningConfig, ModelConfig, Optimizer, Preset,
     PriorCovariance, TrainConfig, ValidConfig, Weighting,
 };
 
@@ -167,6 +167,12 @@ where
 pub fn to_toml_string<T: Serialize>(value: &T) -> Result<String> {
     toml::to_string_pretty(value)
         .map_err(|e| Error::config("(all)", format!("cannot serialise the config: {e}")))
+}
+
+/// `value` as another type with the same serialized form (a [`Config`] read back as the type a
+/// caller asked for); a field the other type lacks is an error naming it.
+pub fn convert<A: Serialize, B: DeserializeOwned>(value: &A) -> Result<B> {
+    from_tree(to_tree(value)?)
 }
 
 fn to_tree<T: Serialize>(value: &T) -> Result<Table> {

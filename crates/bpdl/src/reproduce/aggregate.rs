@@ -5,17 +5,19 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::evaluate::{Evaluation, InferenceSummary, SamplerScore};
+use super::evaluate::{Evaluation, InferenceSummary, PriorKind, PriorScores, SamplerScore};
 use super::paper::PaperNumbers;
 use crate::config::Config;
 use crate::error::{Error, Result};
+use crate::eval::classifier::ClassifierInfo;
+use crate::eval::quality::QualityScore;
 use crate::run::Provenance;
 use crate::spiking::StdpReport;
 use crate::spiking::delta_rule::DeltaRuleReport;
 use crate::stats;
 
 /// The version of the `results.json` layout.
-pub const SCHEMA_VERSION: u32 = 1;
+pub const SCHEMA_VERSION: u32 = 2;
 
 /// A Parzen headline: one sampler's score over seeds.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -29,8 +31,131 @@ pub struct Headline {
     /// Sample standard deviation of the seeds' means (two seeds or more).
     #[serde(skip_serializing_if = "Option::is_none", default)]
     pub sd_across_seeds: Option<f64>,
+    /// Each seed's mean, in seed order.
+    #[serde(default)]
+    pub per_seed: Vec<f64>,
     /// Samples per seed.
     pub samples: usize,
+}
+
+/// One number measured for every seed: its mean over seeds, the sample standard deviation
+/// across seeds (two seeds or more) and each seed's value.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Across {
+    /// Mean over seeds.
+    pub mean: f64,
+    /// Sample standard deviation across seeds.
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub sd: Option<f64>,
+    /// Each seed's value, in seed order.
+    pub per_seed: Vec<f64>,
+}
+
+impl Across {
+    /// The summary of `values` (one per seed).
+    pub fn of(values: Vec<f64>) -> Self {
+        let (mean, sd) = stats::mean_sd(&values);
+        Self {
+            mean,
+            sd,
+            per_seed: values,
+        }
+    }
+}
+
+/// The sample-quality measures of one sampler (or reference) across seeds.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct QualityHeadline {
+    /// Fréchet distance in the evaluation classifier's features (lower is better).
+    pub fid: Across,
+    /// Classifier-based Inception score.
+    pub inception_score: Across,
+    /// Precision (k = 3), Kynkäänniemi et al. 2019.
+    pub precision: Across,
+    /// Recall (k = 3).
+    pub recall: Across,
+    /// Fraction of the samples per class (argmax of the classifier), mean over seeds.
+    pub class_histogram: Vec<f64>,
+    /// Mean pixel value.
+    pub mean_pixel: Across,
+}
+
+impl QualityHeadline {
+    fn of(scores: &[&QualityScore]) -> Self {
+        let of = |f: fn(&QualityScore) -> f64| Across::of(scores.iter().map(|q| f(q)).collect());
+        let classes = scores.first().map_or(0, |q| q.class_histogram.len());
+        let n = scores.len().max(1) as f64;
+        Self {
+            fid: of(|q| q.fid),
+            inception_score: of(|q| q.inception_score),
+            precision: of(|q| q.precision),
+            recall: of(|q| q.recall),
+            class_histogram: (0..classes)
+                .map(|c| {
+                    scores
+                        .iter()
+                        .map(|q| q.class_histogram.get(c).copied().unwrap_or(0.0))
+                        .sum::<f64>()
+                        / n
+                })
+                .collect(),
+            mean_pixel: of(|q| q.mean_pixel),
+        }
+    }
+}
+
+/// `quality` of `results.json`: every sampler and both references.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct QualityHeadlines {
+    /// The evaluation classifier (the same network for every seed).
+    pub classifier: ClassifierInfo,
+    /// GENERATE.
+    pub generate: QualityHeadline,
+    /// Ancestral sampling.
+    pub ancestral: QualityHeadline,
+    /// The joint-DAE chain.
+    pub joint_dae: QualityHeadline,
+    /// 10,000 training images as samples.
+    pub training_images: QualityHeadline,
+    /// Two random halves of the test set, one against the other.
+    pub test_halves: QualityHeadline,
+}
+
+/// One kind of top prior across seeds.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PriorHeadline {
+    /// GENERATE's Parzen score.
+    pub generate: Headline,
+    /// Ancestral sampling's Parzen score.
+    pub ancestral: Headline,
+    /// GENERATE's sample quality.
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub generate_quality: Option<QualityHeadline>,
+    /// Ancestral sampling's sample quality.
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub ancestral_quality: Option<QualityHeadline>,
+}
+
+/// `priors` of `results.json`: the same models under the three kinds of top prior.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PriorHeadlines {
+    /// The paper's diagonal Gaussian.
+    pub diagonal: PriorHeadline,
+    /// Full covariance.
+    pub full: PriorHeadline,
+    /// The lateral prior (paper §9).
+    pub lateral: PriorHeadline,
+}
+
+/// One named curve's first and last value across seeds.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TermHeadline {
+    /// The term (`"log p(x|h1)"`, …) or layer (`"h1"`).
+    pub name: String,
+    /// Its value at the first point of the curve.
+    pub first: Across,
+    /// Its value at the last point.
+    pub last: Across,
 }
 
 /// The Parzen table across seeds.
@@ -44,12 +169,6 @@ pub struct ParzenHeadlines {
     pub joint_dae: Headline,
     /// Training images as samples (the estimator's ceiling).
     pub training_images: Headline,
-    /// GENERATE with the other kind of top prior (when every seed measured it).
-    #[serde(skip_serializing_if = "Option::is_none", default)]
-    pub generate_other_prior: Option<Headline>,
-    /// Ancestral sampling with the other kind of top prior.
-    #[serde(skip_serializing_if = "Option::is_none", default)]
-    pub ancestral_other_prior: Option<Headline>,
 }
 
 /// Fig. 4 across seeds, with the first seed's whole curve.
@@ -68,6 +187,13 @@ pub struct InferenceHeadline {
     /// Sample standard deviation of the seeds' `log_pxh_last`.
     #[serde(skip_serializing_if = "Option::is_none", default)]
     pub log_pxh_last_sd_across_seeds: Option<f64>,
+    /// Each term of log p(x, h) (and the top prior's log p(h_L)) at the start and the end.
+    #[serde(default)]
+    pub terms: Vec<TermHeadline>,
+    /// Per layer, the mean cosine of INFERENCE's update with the exact gradient of log p(x, h)
+    /// at the first and the last iteration.
+    #[serde(default)]
+    pub alignment: Vec<TermHeadline>,
     /// The first seed's summary and curve.
     pub first_seed: InferenceSummary,
 }
@@ -180,6 +306,13 @@ pub struct Results {
     pub schema_version: u32,
     /// The Parzen table.
     pub parzen: ParzenHeadlines,
+    /// GENERATE and ancestral sampling under the three kinds of top prior (when every seed
+    /// measured them).
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub priors: Option<PriorHeadlines>,
+    /// Sample quality beyond Parzen (when every seed measured it).
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub quality: Option<QualityHeadlines>,
     /// Fig. 4 with the training α.
     pub inference: InferenceHeadline,
     /// Fig. 4 with GENERATE's α.
@@ -220,44 +353,53 @@ pub fn aggregate(seeds: Vec<SeedResult>, ctx: RunContext) -> Result<Results> {
         ));
     }
     let evals: Vec<Evaluation> = seeds.iter().map(|s| s.evaluation.clone()).collect();
-    let headline = |pick: &dyn Fn(&Evaluation) -> &SamplerScore| {
-        let of = |f: &dyn Fn(&SamplerScore) -> f64| -> Vec<f64> {
-            evals.iter().map(|e| f(pick(e))).collect()
-        };
-        let (mean, sd) = stats::mean_sd(&of(&|s| s.score.mean));
-        Headline {
-            mean,
-            se: stats::mean(&of(&|s| s.score.se)),
-            sigma: stats::mean(&of(&|s| s.score.sigma)),
-            sd_across_seeds: sd,
-            samples: pick(&evals[0]).samples,
-        }
-    };
-    let other = evals.iter().all(|e| {
-        e.parzen.generate_other_prior.is_some() && e.parzen.ancestral_other_prior.is_some()
-    });
+    let headline = |pick: &dyn Fn(&Evaluation) -> &SamplerScore| headline_of(&evals, pick);
     let parzen = ParzenHeadlines {
         generate: headline(&|e| &e.parzen.generate),
         ancestral: headline(&|e| &e.parzen.ancestral),
         joint_dae: headline(&|e| &e.parzen.joint_dae),
         training_images: headline(&|e| &e.parzen.training_images),
-        generate_other_prior: other.then(|| {
-            headline(&|e| {
-                e.parzen
-                    .generate_other_prior
-                    .as_ref()
-                    .unwrap_or(&e.parzen.generate)
-            })
-        }),
-        ancestral_other_prior: other.then(|| {
-            headline(&|e| {
-                e.parzen
-                    .ancestral_other_prior
-                    .as_ref()
-                    .unwrap_or(&e.parzen.ancestral)
-            })
-        }),
     };
+    let priors = evals.iter().all(|e| e.priors.is_some()).then(|| {
+        let prior = |kind: PriorKind| {
+            let get = |e: &Evaluation| -> PriorScores {
+                e.priors.as_ref().expect("checked").get(kind).clone()
+            };
+            let all: Vec<PriorScores> = evals.iter().map(get).collect();
+            let quality = |pick: fn(&PriorScores) -> Option<&QualityScore>| {
+                let q: Option<Vec<&QualityScore>> = all.iter().map(pick).collect();
+                q.map(|q| QualityHeadline::of(&q))
+            };
+            PriorHeadline {
+                generate: headline_of(&all, &|p: &PriorScores| &p.generate),
+                ancestral: headline_of(&all, &|p: &PriorScores| &p.ancestral),
+                generate_quality: quality(|p| p.generate_quality.as_ref()),
+                ancestral_quality: quality(|p| p.ancestral_quality.as_ref()),
+            }
+        };
+        PriorHeadlines {
+            diagonal: prior(PriorKind::Diagonal),
+            full: prior(PriorKind::Full),
+            lateral: prior(PriorKind::Lateral),
+        }
+    });
+    let quality = evals.iter().all(|e| e.quality.is_some()).then(|| {
+        let q: Vec<_> = evals
+            .iter()
+            .map(|e| e.quality.as_ref().expect("checked"))
+            .collect();
+        let of = |pick: fn(&super::evaluate::QualityTable) -> &QualityScore| {
+            QualityHeadline::of(&q.iter().map(|t| pick(t)).collect::<Vec<_>>())
+        };
+        QualityHeadlines {
+            classifier: q[0].classifier.clone(),
+            generate: of(|t| &t.generate),
+            ancestral: of(|t| &t.ancestral),
+            joint_dae: of(|t| &t.joint_dae),
+            training_images: of(|t| &t.training_images),
+            test_halves: of(|t| &t.test_halves),
+        }
+    });
     let inference = |pick: fn(&Evaluation) -> &InferenceSummary, alpha: f32| {
         let of = |f: fn(&InferenceSummary) -> f64| -> Vec<f64> {
             evals.iter().map(|e| f(pick(e))).collect()
@@ -270,6 +412,8 @@ pub fn aggregate(seeds: Vec<SeedResult>, ctx: RunContext) -> Result<Results> {
             log_pxh_last: last,
             log_pxh_last_se: stats::mean(&of(|s| s.log_pxh_last_se)),
             log_pxh_last_sd_across_seeds: last_sd,
+            terms: curves_across(&evals, pick, |s| &s.curve.terms),
+            alignment: curves_across(&evals, pick, |s| &s.curve.alignment),
             first_seed: pick(&evals[0]).clone(),
         }
     };
@@ -289,6 +433,8 @@ pub fn aggregate(seeds: Vec<SeedResult>, ctx: RunContext) -> Result<Results> {
     Ok(Results {
         schema_version: SCHEMA_VERSION,
         parzen,
+        priors,
+        quality,
         inference: inference(|e| &e.inference, config.inference.alpha),
         inference_generate_alpha: inference(|e| &e.inference_generate_alpha, config.generate.alpha),
         inpainting,
@@ -310,6 +456,56 @@ pub fn aggregate(seeds: Vec<SeedResult>, ctx: RunContext) -> Result<Results> {
         config,
         per_seed: evals,
     })
+}
+
+/// A Parzen headline over the seeds' items.
+fn headline_of<T>(items: &[T], pick: &dyn Fn(&T) -> &SamplerScore) -> Headline {
+    let of = |f: &dyn Fn(&SamplerScore) -> f64| -> Vec<f64> {
+        items.iter().map(|e| f(pick(e))).collect()
+    };
+    let means = of(&|s| s.score.mean);
+    let (mean, sd) = stats::mean_sd(&means);
+    Headline {
+        mean,
+        se: stats::mean(&of(&|s| s.score.se)),
+        sigma: stats::mean(&of(&|s| s.score.sigma)),
+        sd_across_seeds: sd,
+        per_seed: means,
+        samples: items.first().map_or(0, |e| pick(e).samples),
+    }
+}
+
+/// The first and last point of each named curve across seeds (the curves of the first seed
+/// name them; a seed lacking one is skipped for it).
+fn curves_across(
+    evals: &[Evaluation],
+    pick: fn(&Evaluation) -> &InferenceSummary,
+    curves: fn(&InferenceSummary) -> &Vec<crate::eval::inference_curve::TermCurve>,
+) -> Vec<TermHeadline> {
+    let Some(first) = evals.first() else {
+        return Vec::new();
+    };
+    curves(pick(first))
+        .iter()
+        .map(|c| {
+            let values = |end: fn(&[f64]) -> Option<&f64>| -> Vec<f64> {
+                evals
+                    .iter()
+                    .filter_map(|e| {
+                        curves(pick(e))
+                            .iter()
+                            .find(|o| o.name == c.name)
+                            .and_then(|o| end(&o.mean).copied())
+                    })
+                    .collect()
+            };
+            TermHeadline {
+                name: c.name.clone(),
+                first: Across::of(values(|v| v.first())),
+                last: Across::of(values(|v| v.last())),
+            }
+        })
+        .collect()
 }
 
 #[cfg(test)]
@@ -346,6 +542,11 @@ mod tests {
                 log_pxh_mean: vec![first, last],
                 log_pxh_se: vec![1.0, 3.0],
                 log_px_given_h1_mean: vec![first, last],
+                terms: vec![crate::eval::inference_curve::TermCurve {
+                    name: "log p(x|h1)".into(),
+                    mean: vec![first / 2.0, last / 2.0],
+                }],
+                alignment: Vec::new(),
                 example_curves: Vec::new(),
                 recon_mse: 0.0,
                 recon_mse_start: 0.0,
@@ -365,10 +566,22 @@ mod tests {
                     ancestral: score(100.0, 1.0),
                     joint_dae: score(150.0, 1.0),
                     training_images: score(240.0, 1.0),
-                    generate_other_prior: Some(score(generate + 1.0, se)),
-                    // only the second seed lacks it
-                    ancestral_other_prior: (seed == 1).then(|| score(101.0, 1.0)),
                 },
+                // only the first seed measured the priors
+                priors: (seed == 1).then(|| {
+                    let p = PriorScores {
+                        generate: score(generate + 1.0, se),
+                        ancestral: score(101.0, 1.0),
+                        generate_quality: None,
+                        ancestral_quality: None,
+                    };
+                    super::super::evaluate::PriorTable {
+                        diagonal: p.clone(),
+                        full: p.clone(),
+                        lateral: p,
+                    }
+                }),
+                quality: None,
                 inference: summary(-20.0, -10.0 - seed as f64),
                 inference_generate_alpha: summary(-20.0, -30.0),
                 inpainting: InpaintingSummary {
@@ -427,10 +640,13 @@ mod tests {
         assert_eq!(r.parzen.generate.se, 2.0);
         assert!((r.parzen.generate.sd_across_seeds.unwrap() - 8f64.sqrt()).abs() < 1e-12);
         assert_eq!(r.parzen.ancestral.sd_across_seeds, Some(0.0));
-        assert!(
-            r.parzen.generate_other_prior.is_some() == r.parzen.ancestral_other_prior.is_some()
-        );
-        assert!(r.parzen.ancestral_other_prior.is_none());
+        assert_eq!(r.parzen.generate.per_seed, vec![230.0, 234.0]);
+        // a table only when every seed measured it
+        assert!(r.priors.is_none());
+        // the terms' first and last points across the two seeds: −20/2 both; (−11, −12)/2
+        assert_eq!(r.inference.terms[0].first.mean, -10.0);
+        assert_eq!(r.inference.terms[0].last.per_seed, vec![-5.5, -6.0]);
+        assert!((r.inference.terms[0].last.sd.unwrap() - 0.125f64.sqrt()).abs() < 1e-12);
         // log p after inference: −11 and −12
         assert_eq!(r.inference.log_pxh_last, -11.5);
         assert_eq!(r.inference.first_seed.log_pxh_last, -11.0);

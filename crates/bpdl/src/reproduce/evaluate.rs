@@ -1,6 +1,11 @@
 //! The paper's evaluation (§8, Figs. 3–5) of one trained model, as data: Parzen scores of the
-//! three samplers (with the training images as a reference ceiling), the inference curve of
-//! Fig. 4 and the in-painting curve of Fig. 5. [`super::aggregate()`] combines it across seeds.
+//! three samplers (with the training images as a reference ceiling), the same model's GENERATE
+//! and ancestral sampling under three top priors (the paper's diagonal Gaussian, a full
+//! covariance, and the learned lateral prior of §9), sample-quality measures beyond Parzen in
+//! the features of an evaluation classifier (FID, Inception score, precision/recall, class
+//! histogram, mean pixel; [`crate::eval::quality`]), the inference curve of Fig. 4 with its
+//! terms and the alignment of each update with the exact gradient, and the in-painting curve
+//! of Fig. 5. [`super::aggregate()`] combines it across seeds.
 //!
 //! [`score_sampler`] and [`with_prior`] ("fit another top prior, then sample and score") are
 //! shared with the sweep.
@@ -11,16 +16,25 @@ use ndarray::ArrayView2;
 use serde::{Deserialize, Serialize};
 
 use crate::backend::{Device, Matrix};
-use crate::config::{Config, InferenceConfig, PriorCovariance};
+use crate::config::{Config, InferenceConfig, LateralKind, PriorCovariance};
 use crate::data::Mnist;
 use crate::error::Result;
+use crate::eval::classifier::{self, ClassifierInfo};
 use crate::eval::inpainting::{self, Inpainting, InpaintingImages};
 use crate::eval::parzen::{self, ParzenScore};
+use crate::eval::quality::{self, QualityScore};
 use crate::eval::{InferenceCurve, inference_curve};
 use crate::model::GenerativeModel;
 use crate::rng::Seed;
 use crate::sampling::{self, Method};
 use crate::train::fit_top_prior;
+
+/// The evaluation classifier's seed: one fixed network scores every run, so that FID and the
+/// other measures compare across seeds and settings.
+pub const CLASSIFIER_SEED: u64 = 1;
+
+/// Where, inside the data folder, the evaluation classifier is cached.
+pub const CLASSIFIER_CACHE_DIR: &str = "bpdl-eval";
 
 /// How much of the evaluation to run.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
@@ -41,9 +55,11 @@ pub struct EvalOptions {
     pub inpainting_iterations: usize,
     /// α of the in-painting inference.
     pub inpainting_alpha: f32,
-    /// Also score GENERATE and ancestral sampling with the other kind of top prior (diagonal ↔
-    /// full covariance) fitted to the same model.
-    pub other_prior: bool,
+    /// Also score GENERATE and ancestral sampling with each kind of top prior ([`PriorKind`])
+    /// fitted to the same model.
+    pub priors: bool,
+    /// Score the samples with the evaluation classifier (FID, IS, precision/recall).
+    pub quality: bool,
 }
 
 impl EvalOptions {
@@ -58,7 +74,8 @@ impl EvalOptions {
             inpainting_examples: 1000,
             inpainting_iterations: 20,
             inpainting_alpha: 0.3,
-            other_prior: true,
+            priors: true,
+            quality: true,
         }
     }
 
@@ -100,13 +117,121 @@ pub struct ParzenTable {
     pub joint_dae: SamplerScore,
     /// The first training images used as samples: the reference ceiling of the estimator.
     pub training_images: SamplerScore,
-    /// GENERATE with the other kind of top prior fitted to the same model (full covariance when
-    /// the run's is diagonal, and vice versa), when asked for.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub generate_other_prior: Option<SamplerScore>,
-    /// Ancestral sampling with that other prior.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub ancestral_other_prior: Option<SamplerScore>,
+}
+
+/// A kind of top prior p(h_L), fitted after training to the inferred codes of the training set.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum PriorKind {
+    /// The paper's: mean and 4 × variance, a diagonal Gaussian.
+    Diagonal,
+    /// Mean and 4 × covariance.
+    Full,
+    /// The lateral prior of paper §9 (sigmoid conditionals, a dependency network learned by a
+    /// local delta rule; its chain starts from the diagonal Gaussian's draw).
+    Lateral,
+}
+
+impl PriorKind {
+    /// All three, in the report's order.
+    pub const ALL: [PriorKind; 3] = [Self::Diagonal, Self::Full, Self::Lateral];
+
+    /// The name in files and reports.
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Diagonal => "diagonal",
+            Self::Full => "full",
+            Self::Lateral => "lateral",
+        }
+    }
+
+    /// The kind `config` trains.
+    pub fn of(config: &Config) -> Self {
+        match (
+            config.train.lateral_prior.kind,
+            config.train.prior_covariance,
+        ) {
+            (LateralKind::None, PriorCovariance::Diagonal) => Self::Diagonal,
+            (LateralKind::None, PriorCovariance::Full) => Self::Full,
+            _ => Self::Lateral,
+        }
+    }
+
+    /// `config` with its top prior replaced by this kind.
+    pub fn apply(self, config: &Config) -> Config {
+        let mut c = config.clone();
+        match self {
+            Self::Diagonal => {
+                c.train.prior_covariance = PriorCovariance::Diagonal;
+                c.train.lateral_prior.kind = LateralKind::None;
+            }
+            Self::Full => {
+                c.train.prior_covariance = PriorCovariance::Full;
+                c.train.lateral_prior.kind = LateralKind::None;
+            }
+            Self::Lateral => {
+                if c.train.lateral_prior.kind == LateralKind::None {
+                    c.train.lateral_prior.kind = LateralKind::Sigmoid;
+                }
+            }
+        }
+        c
+    }
+}
+
+/// GENERATE and ancestral sampling from one model under one kind of top prior.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PriorScores {
+    /// GENERATE's Parzen score.
+    pub generate: SamplerScore,
+    /// Ancestral sampling's Parzen score.
+    pub ancestral: SamplerScore,
+    /// GENERATE's sample quality (when measured).
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub generate_quality: Option<QualityScore>,
+    /// Ancestral sampling's sample quality (when measured).
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub ancestral_quality: Option<QualityScore>,
+}
+
+/// The same model under the three kinds of top prior.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PriorTable {
+    /// The paper's diagonal Gaussian.
+    pub diagonal: PriorScores,
+    /// The full-covariance Gaussian.
+    pub full: PriorScores,
+    /// The lateral prior.
+    pub lateral: PriorScores,
+}
+
+impl PriorTable {
+    /// The scores of one kind.
+    pub fn get(&self, kind: PriorKind) -> &PriorScores {
+        match kind {
+            PriorKind::Diagonal => &self.diagonal,
+            PriorKind::Full => &self.full,
+            PriorKind::Lateral => &self.lateral,
+        }
+    }
+}
+
+/// Sample quality in the evaluation classifier's features, for every sampler and two
+/// references; samples are compared with the test images.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct QualityTable {
+    /// The evaluation classifier (its accuracy, seed and cache).
+    pub classifier: ClassifierInfo,
+    /// GENERATE.
+    pub generate: QualityScore,
+    /// Ancestral sampling.
+    pub ancestral: QualityScore,
+    /// The joint-DAE chain.
+    pub joint_dae: QualityScore,
+    /// The first training images as samples.
+    pub training_images: QualityScore,
+    /// One random half of the test set against the other.
+    pub test_halves: QualityScore,
 }
 
 /// The Fig. 4 summary.
@@ -142,6 +267,12 @@ pub struct InpaintingSummary {
 pub struct Evaluation {
     /// Parzen scores.
     pub parzen: ParzenTable,
+    /// GENERATE and ancestral sampling under each kind of top prior (when asked for).
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub priors: Option<PriorTable>,
+    /// Sample quality beyond Parzen (when asked for).
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub quality: Option<QualityTable>,
     /// Fig. 4: INFERENCE with the training settings (α = `inference.alpha`).
     pub inference: InferenceSummary,
     /// The same with the top-down weight of GENERATE (α = `generate.alpha`).
@@ -205,31 +336,6 @@ pub fn evaluate(
     stage.start("Parzen estimate of the training images (reference ceiling)");
     let reference = data.train.head(opts.samples).images;
     let training_images = parzen_of(dev, &reference, &sets, 0.0)?;
-    let (mut generate_other_prior, mut ancestral_other_prior) = (None, None);
-    if opts.other_prior {
-        stage.start("fitting the other kind of top prior");
-        let covariance = match config.train.prior_covariance {
-            PriorCovariance::Diagonal => PriorCovariance::Full,
-            PriorCovariance::Full => PriorCovariance::Diagonal,
-        };
-        let images = data.train.head(config.data.train_limit).images;
-        let model = with_prior(
-            dev,
-            model,
-            config,
-            images.view(),
-            covariance,
-            &mut seed.stream("other-prior"),
-        )?;
-        for (method, slot) in [
-            (Method::Generate, &mut generate_other_prior),
-            (Method::Ancestral, &mut ancestral_other_prior),
-        ] {
-            stage.start(&format!("{} sampling with the other prior", method.name()));
-            let (score, _) = score_sampler(dev, &model, config, method, opts.samples, seed, &sets)?;
-            *slot = Some(score);
-        }
-    }
     let mut scores = scores.into_iter();
     let mut next = || scores.next().expect("three samplers scored");
     let parzen = ParzenTable {
@@ -237,8 +343,102 @@ pub fn evaluate(
         ancestral: next(),
         joint_dae: next(),
         training_images,
-        generate_other_prior,
-        ancestral_other_prior,
+    };
+    let classifier = if opts.quality {
+        stage.start("the evaluation classifier (trained once, then cached)");
+        let cache = data.dir.join(CLASSIFIER_CACHE_DIR);
+        Some(classifier::load_or_train(
+            dev,
+            data,
+            &cache,
+            CLASSIFIER_SEED,
+        )?)
+    } else {
+        None
+    };
+    let quality_of = |samples: &Matrix| -> Result<Option<QualityScore>> {
+        classifier
+            .as_ref()
+            .map(|(clf, _)| quality::score(dev, clf, samples.view(), sets.test))
+            .transpose()
+    };
+    let priors = if opts.priors {
+        let own = PriorKind::of(config);
+        let images = data.train.head(config.data.train_limit).images;
+        let mut table = Vec::new();
+        for kind in PriorKind::ALL {
+            if kind == own {
+                table.push(PriorScores {
+                    generate: parzen.generate.clone(),
+                    ancestral: parzen.ancestral.clone(),
+                    generate_quality: quality_of(&samples[0].1)?,
+                    ancestral_quality: quality_of(&samples[1].1)?,
+                });
+                continue;
+            }
+            stage.start(&format!("fitting the {} top prior", kind.name()));
+            let kind_config = kind.apply(config);
+            let mut rng = seed.stream(&format!("prior-{}", kind.name()));
+            let mut other = model.clone();
+            other.top_prior = Some(fit_top_prior(
+                dev,
+                &other,
+                images.view(),
+                &kind_config,
+                &mut rng,
+            )?);
+            let mut scored = Vec::new();
+            for method in [Method::Generate, Method::Ancestral] {
+                stage.start(&format!(
+                    "{} sampling with the {} prior",
+                    method.name(),
+                    kind.name()
+                ));
+                let (score, s) =
+                    score_sampler(dev, &other, &kind_config, method, opts.samples, seed, &sets)?;
+                scored.push((score, quality_of(&s)?));
+            }
+            let mut scored = scored.into_iter();
+            let (generate, generate_quality) = scored.next().expect("two samplers");
+            let (ancestral, ancestral_quality) = scored.next().expect("two samplers");
+            table.push(PriorScores {
+                generate,
+                ancestral,
+                generate_quality,
+                ancestral_quality,
+            });
+        }
+        let mut table = table.into_iter();
+        let mut next = || table.next().expect("three priors");
+        Some(PriorTable {
+            diagonal: next(),
+            full: next(),
+            lateral: next(),
+        })
+    } else {
+        None
+    };
+    let quality = match &classifier {
+        Some((clf, info)) => {
+            stage.start("sample quality (FID, IS, precision/recall)");
+            let of = |s: ArrayView2<'_, f32>, real: ArrayView2<'_, f32>| {
+                quality::score(dev, clf, s, real)
+            };
+            let (a, b) = quality::random_halves(test.len(), &mut seed.stream("test-halves"));
+            let (half_a, half_b) = (
+                quality::select_rows(sets.test, &a),
+                quality::select_rows(sets.test, &b),
+            );
+            Some(QualityTable {
+                classifier: info.clone(),
+                generate: of(samples[0].1.view(), sets.test)?,
+                ancestral: of(samples[1].1.view(), sets.test)?,
+                joint_dae: of(samples[2].1.view(), sets.test)?,
+                training_images: of(reference.view(), sets.test)?,
+                test_halves: of(half_a.view(), half_b.view())?,
+            })
+        }
+        None => None,
     };
 
     stage.start("inference curves (Fig. 4)");
@@ -293,6 +493,8 @@ pub fn evaluate(
     Ok((
         Evaluation {
             parzen,
+            priors,
+            quality,
             inference,
             inference_generate_alpha,
             inpainting,

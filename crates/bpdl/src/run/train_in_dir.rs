@@ -132,7 +132,9 @@ pub fn train_in_dir(
         config,
         observer,
     };
-    train::train(dev, images.view(), config, &mut state, &mut saving)?;
+    let heldout = data.validation.head(config.train.heldout_examples).images;
+    let heldout = (config.train.heldout_examples > 0).then(|| heldout.view());
+    train::train_with_heldout(dev, images.view(), heldout, config, &mut state, &mut saving)?;
     Ok(Trained {
         state,
         seconds: started.elapsed().as_secs_f64(),

@@ -19,6 +19,7 @@ fn headline(mean: f64, se: f64) -> Headline {
         se,
         sigma: 0.2,
         sd_across_seeds: None,
+        per_seed: vec![mean],
         samples: 10_000,
     }
 }
@@ -30,6 +31,8 @@ fn inference(alpha: f32, first: f64, last: f64, px: [f64; 2]) -> InferenceHeadli
         log_pxh_mean: vec![first, last],
         log_pxh_se: vec![0.5, 0.5],
         log_px_given_h1_mean: px.to_vec(),
+        terms: Vec::new(),
+        alignment: Vec::new(),
         example_curves: Vec::new(),
         recon_mse: 0.01,
         recon_mse_start: 0.02,
@@ -41,6 +44,8 @@ fn inference(alpha: f32, first: f64, last: f64, px: [f64; 2]) -> InferenceHeadli
         log_pxh_last: last,
         log_pxh_last_se: 0.5,
         log_pxh_last_sd_across_seeds: None,
+        terms: Vec::new(),
+        alignment: Vec::new(),
         first_seed: InferenceSummary {
             log_pxh_first: first,
             log_pxh_first_se: 0.5,
@@ -62,9 +67,9 @@ fn fixture() -> Results {
             ancestral: headline(150.2, 2.0),
             joint_dae: headline(180.0, 1.8),
             training_images: headline(239.0, 1.1),
-            generate_other_prior: None,
-            ancestral_other_prior: None,
         },
+        priors: None,
+        quality: None,
         inference: inference(0.1, -50.0, -40.0, [-30.0, -25.0]),
         inference_generate_alpha: inference(0.3, -50.0, -60.0, [-30.0, -35.0]),
         inpainting: InpaintingHeadline {
@@ -154,17 +159,28 @@ fn captions_follow_the_configuration_and_the_measured_curve() {
 }
 
 #[test]
-fn the_other_prior_paragraph_appears_only_when_measured() {
+fn the_prior_table_appears_only_when_measured_and_marks_the_run_s_own() {
+    use crate::reproduce::aggregate::{PriorHeadline, PriorHeadlines};
     let mut r = fixture();
-    assert!(
-        !report(&r)
-            .markdown()
-            .contains("The same trained model with a")
-    );
-    r.parzen.generate_other_prior = Some(headline(233.0, 1.0));
-    r.parzen.ancestral_other_prior = Some(headline(200.0, 1.0));
+    // the paper's preset: the diagonal prior is the run's own
+    r.config.train.prior_covariance = crate::config::PriorCovariance::Diagonal;
+    assert!(!report(&r).markdown().contains("The top prior p(h2)"));
+    let prior = |g: f64, a: f64| PriorHeadline {
+        generate: headline(g, 1.0),
+        ancestral: headline(a, 1.0),
+        generate_quality: None,
+        ancestral_quality: None,
+    };
+    r.priors = Some(PriorHeadlines {
+        diagonal: prior(230.4, 150.2),
+        full: prior(233.0, 200.0),
+        lateral: prior(210.0, 170.5),
+    });
     let md = report(&r).markdown();
-    assert!(md.contains("a gap of +33.0 nats"), "{md}");
+    // the fixture's config is the default (diagonal): its row is marked, the gaps are computed
+    assert!(md.contains("| diagonal * |"), "{md}");
+    assert!(md.contains("+33.0"), "{md}");
+    assert!(md.contains("+39.5"), "{md}");
 }
 
 #[test]
