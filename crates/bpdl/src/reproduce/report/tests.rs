@@ -217,3 +217,63 @@ fn the_fig4_verdict_reads_the_trend_against_two_standard_errors() {
     let falls = inference(0.1, -50.0, -60.0, [-30.0, -20.0]);
     assert!(fig4_verdict(&falls, &flat).contains("targetprop moves h1"));
 }
+
+#[test]
+fn the_quality_table_prints_every_measure_and_compares_generate_with_ancestral() {
+    use crate::eval::classifier::{ClassifierInfo, ClassifierSettings};
+    use crate::reproduce::aggregate::{Across, QualityHeadline, QualityHeadlines};
+    let mut r = fixture();
+    assert!(
+        !report(&r)
+            .markdown()
+            .contains("Sample quality beyond Parzen")
+    );
+    let one = |v: f64| Across::of(vec![v]);
+    let q = |fid: f64, precision: f64, top: usize| QualityHeadline {
+        fid: one(fid),
+        inception_score: one(8.5),
+        precision: one(precision),
+        recall: one(0.5),
+        class_histogram: (0..10)
+            .map(|c| if c == top { 0.19 } else { 0.09 })
+            .collect(),
+        mean_pixel: one(0.1234),
+    };
+    r.quality = Some(QualityHeadlines {
+        classifier: ClassifierInfo {
+            dataset: crate::data::Dataset::Mnist,
+            seed: 1,
+            test_accuracy: 0.9834,
+            validation_accuracy: 0.9822,
+            train_seconds: 30.0,
+            cached: true,
+            cache_file: None,
+            cache_note: None,
+            settings: ClassifierSettings::default(),
+        },
+        generate: q(12.5, 0.7, 3),
+        ancestral: q(20.25, 0.6, 3),
+        joint_dae: q(15.0, 0.65, 1),
+        training_images: q(0.86, 0.87, 1),
+        test_halves: q(0.62, 0.88, 1),
+    });
+    let md = report(&r).markdown();
+    assert!(md.contains("98.34 %"), "{md}");
+    assert!(
+        md.contains("| GENERATE | 12.50 | 8.50 | 0.700 | 0.500 | 0.1234 | 3 19.0 %, 0 9.0 % |"),
+        "{md}"
+    );
+    assert!(
+        md.contains("GENERATE is better than ancestral sampling on FID (12.50 vs 20.25)"),
+        "{md}"
+    );
+    // and the other way round
+    if let Some(q) = r.quality.as_mut() {
+        q.generate.fid = one(30.0);
+    }
+    let md = report(&r).markdown();
+    assert!(
+        md.contains("GENERATE is not better than ancestral sampling on FID"),
+        "{md}"
+    );
+}
