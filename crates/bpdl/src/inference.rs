@@ -135,6 +135,8 @@ pub struct InferenceWorkspace {
     row_alpha: Array1<f32>,
     /// `‖W[:, j]‖²` of each decoder (Gauss–Newton weighting), per layer.
     decoder_col_sq: Vec<Array1<f32>>,
+    /// `ĥ(h_L)`, the lateral prior's prediction of the top layer (`inference.top_prior_alpha`).
+    lateral_pred: Matrix,
 }
 
 impl InferenceWorkspace {
@@ -164,6 +166,7 @@ impl InferenceWorkspace {
             row_delta: Array1::zeros(batch),
             row_alpha: Array1::zeros(batch),
             decoder_col_sq: s[..s.len() - 1].iter().map(|&n| Array1::zeros(n)).collect(),
+            lateral_pred: Matrix::zeros((batch, s[s.len() - 1])),
         }
     }
 
@@ -471,13 +474,28 @@ fn iterate(
                 let (rows, recon) = (&mut ws.rows[0], ws.recon[0].view());
                 f.forward_packed(dev, f_packed, rows, recon, ws.refeed[0].view_mut());
             }
-            let above = (l + 1 < depth).then(|| ws.recon[l + 1].view());
+            // the top layer's prior term β·(ĥ(h_L) − h_L) when the model has a lateral prior and
+            // `inference.top_prior_alpha` = β > 0 (never during training: the prior is fitted
+            // after it)
+            let lateral = (l + 1 == depth && params.top_prior_alpha > 0.0)
+                .then(|| model.top_prior.as_ref().and_then(|p| p.lateral.as_ref()))
+                .flatten();
+            if let Some(lat) = lateral {
+                lat.prediction(dev, post.h[l].view(), &mut ws.lateral_pred);
+            }
+            let (above, alpha) = if l + 1 < depth {
+                (Some(ws.recon[l + 1].view()), params.alpha)
+            } else if lateral.is_some() {
+                (Some(ws.lateral_pred.view()), params.top_prior_alpha)
+            } else {
+                (None, params.alpha)
+            };
             let delta = match params.first_layer_delta {
                 Some(d) if l == 0 => d,
                 _ => params.delta,
             };
             if per_row {
-                if gauss_newton && above.is_some() {
+                if gauss_newton && l + 1 < depth {
                     let w = &pair.decoder.weight;
                     dev.gauss_newton_weights(
                         ws.recon[l].view(),
@@ -490,7 +508,7 @@ fn iterate(
                         ws.row_alpha.view_mut(),
                     );
                 } else {
-                    let (d, a) = (delta, params.alpha);
+                    let (d, a) = (delta, alpha);
                     ws.row_delta
                         .zip_mut_with(&ws.step_scale, |o, &k| *o = k * d);
                     ws.row_alpha
@@ -511,7 +529,7 @@ fn iterate(
                     ws.refeed[l].view(),
                     above,
                     delta,
-                    params.alpha,
+                    alpha,
                 );
             }
             if params.noise_std > 0.0 {

@@ -89,6 +89,7 @@ fn partial_evidence_inference_matches_a_masked_f64_algorithm_2() {
             accept: Default::default(),
             weighting: Default::default(),
             first_layer_delta: None,
+            top_prior_alpha: 0.0,
         };
         let mut inf = Inference::new(&model, 9);
         let evidence = Evidence::Partial {
@@ -140,6 +141,7 @@ fn two_layer_inference_matches_a_plain_f64_algorithm_2() {
             accept: Default::default(),
             weighting: Default::default(),
             first_layer_delta: None,
+            top_prior_alpha: 0.0,
         };
         let mut inf = Inference::new(&model, 9);
         let mut rng = Seed(0).stream("unused");
@@ -187,6 +189,7 @@ fn inference_noise_perturbs_by_the_expected_amount() {
             accept: Default::default(),
             weighting: Default::default(),
             first_layer_delta: None,
+            top_prior_alpha: 0.0,
         };
         let mut inf = Inference::new(&model, 50);
         let mut rng = Seed(1).stream("n");

@@ -239,3 +239,74 @@ fn a_first_layer_delta_equal_to_delta_changes_nothing() {
     assert_eq!(plain, same);
     assert_ne!(plain[0], other[0], "another δ for h1 must change h1");
 }
+
+/// The top layer's prior term (`inference.top_prior_alpha` = β with a lateral prior): one
+/// iteration gives `h2 + δ(f2(h1) − f2(g2(h2))) + β(ĥ(h2) − h2)` with
+/// `ĥ_i = sigm(Σ_j V_ij h2_j + c_i)`, computed here in f64 from the definitions; with β = 0
+/// the prior changes nothing.
+#[test]
+fn the_lateral_prior_term_enters_the_top_layer_update() {
+    use bpdl::model::TopPrior;
+    use bpdl::model::lateral::{Conditional, LateralPrior};
+    let dev = Device::cpu(2).unwrap();
+    let (mut model, x, _) = setup();
+    let n = model.top_size();
+    let mut lateral = LateralPrior::new(Conditional::Sigmoid, n, 3);
+    let mut r = Seed(4).stream("lateral");
+    for j in 0..n {
+        for i in 0..n {
+            if i != j {
+                lateral.weight[[j, i]] = rand::RngExt::random_range(&mut r, -1.0f32..1.0);
+            }
+        }
+        lateral.bias[j] = rand::RngExt::random_range(&mut r, -0.5f32..0.5);
+    }
+    model.top_prior = Some(TopPrior {
+        mean: Array1::from_elem(n, 0.5),
+        var: Array1::from_elem(n, 0.25),
+        factor: None,
+        lateral: Some(lateral.clone()),
+    });
+    let one = |model: &GenerativeModel, beta: f32| {
+        let params = InferenceConfig {
+            steps: 1,
+            top_prior_alpha: beta,
+            ..InferenceConfig::default()
+        };
+        let mut inf = Inference::new(model, x.nrows());
+        let mut rng = Seed(1).stream("inference");
+        inf.e_step(
+            &dev,
+            model,
+            Evidence::Full(x.view()),
+            &params,
+            &mut rng,
+            None,
+        )
+        .unwrap();
+        inf.post.h
+    };
+    let (beta, delta) = (0.3f64, 0.1f64);
+    let got = one(&model, beta as f32);
+    // the f64 reference from the feed-forward start
+    let x64 = x.mapv(f64::from);
+    let (p1, p2) = (&model.pairs[0], &model.pairs[1]);
+    let h1 = apply64(&p1.encoder, &x64);
+    let h2 = apply64(&p2.encoder, &h1);
+    let step = apply64(&p2.encoder, &h1) - apply64(&p2.encoder, &apply64(&p2.decoder, &h2));
+    let pred = Array2::from_shape_fn(h2.dim(), |(b, i)| {
+        let a: f64 = (0..n)
+            .map(|j| h2[[b, j]] * f64::from(lateral.weight[[j, i]]))
+            .sum::<f64>()
+            + f64::from(lateral.bias[i]);
+        phi64(Activation::Sigmoid, a)
+    });
+    let want = &h2 + &(step * delta) + &((&pred - &h2) * beta);
+    for (g, w) in got[1].iter().zip(want.iter()) {
+        assert!((f64::from(*g) - w).abs() < 1e-4, "{g} vs {w}");
+    }
+    // β = 0: the prior is not used
+    let plain = one(&model, 0.0);
+    model.top_prior = None;
+    assert_eq!(plain, one(&model, 0.0));
+}

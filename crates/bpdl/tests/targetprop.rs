@@ -92,6 +92,7 @@ fn one_step(dev: &Device, model: &GenerativeModel, x: &Matrix, h: &Matrix, delta
         accept: Default::default(),
         weighting: Default::default(),
         first_layer_delta: None,
+        top_prior_alpha: 0.0,
     };
     let mut rng = Seed(1).stream("unused");
     inf.iterate(

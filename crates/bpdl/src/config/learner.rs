@@ -274,6 +274,10 @@ pub struct InferenceConfig {
     /// δ of the first latent layer h_1 alone (the one with both a bottom-up and a top-down
     /// term in the paper's two-layer model); unset = δ [gap G18].
     pub first_layer_delta: Option<f32>,
+    /// β of the top layer's prior term `β·(ĥ(h_L) − h_L)`, with ĥ the lateral prior's
+    /// prediction of each unit from the others (paper §9); used only when the model's top prior
+    /// has a lateral part, so never during training (the prior is fitted after it); 0 = off.
+    pub top_prior_alpha: f32,
 }
 
 /// The weighting of INFERENCE's two terms ([`InferenceConfig::weighting`]).
@@ -313,6 +317,7 @@ impl Default for InferenceConfig {
             accept: Acceptance::Always,
             weighting: Weighting::Fixed,
             first_layer_delta: None,
+            top_prior_alpha: 0.0,
         }
     }
 }
@@ -603,6 +608,17 @@ impl Validate for InferenceConfig {
             self.noise_std.is_finite() && self.noise_std >= 0.0,
             "inference.noise_std",
             "must be ≥ 0",
+        )?;
+        check(
+            self.first_layer_delta
+                .is_none_or(|d| d.is_finite() && d > 0.0 && d <= 10.0),
+            "inference.first_layer_delta",
+            "must be in (0, 10] (or left out: δ)",
+        )?;
+        check(
+            self.top_prior_alpha.is_finite() && (0.0..=10.0).contains(&self.top_prior_alpha),
+            "inference.top_prior_alpha",
+            "must be in [0, 10]",
         )
     }
 }
