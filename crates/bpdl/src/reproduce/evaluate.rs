@@ -128,7 +128,8 @@ pub enum PriorKind {
     /// Mean and 4 × covariance.
     Full,
     /// The lateral prior of paper §9 (sigmoid conditionals, a dependency network learned by a
-    /// local delta rule; its chain starts from the diagonal Gaussian's draw).
+    /// local delta rule); its Gibbs chain starts from a draw of the run's own Gaussian prior
+    /// (diagonal in the paper preset, full covariance in bpdl's default).
     Lateral,
 }
 
