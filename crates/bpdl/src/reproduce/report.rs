@@ -216,7 +216,13 @@ fn priors_section(rep: &mut Report, r: &Results) {
         "The top prior p(h2): diagonal, full, lateral".into(),
     ));
     rep.push(Block::Paragraph(format!(
-        "The same trained model{} sampled with three top priors fitted to the inferred codes of          the training images: the paper's diagonal Gaussian (mean and {} × variance), a          full-covariance Gaussian (mean and {} × covariance) and the lateral prior of the          paper's §9 (each unit of h2 predicted from the others through learned lateral weights          by a local delta rule, sigmoid conditionals, sampled by Gibbs sweeps from the diagonal          draw). Parzen log-likelihood, mean ± s.e.{}; FID in the evaluation classifier's          features (lower is better). The run's own prior is marked *.",
+        "The same trained model{} sampled with three top priors fitted to the inferred codes of \
+         the training images: the paper's diagonal Gaussian (mean and {} × variance), a \
+         full-covariance Gaussian (mean and {} × covariance) and the lateral prior of the \
+         paper's §9 (each unit of h2 predicted from the others through learned lateral weights \
+         by a local delta rule, sigmoid conditionals, sampled by Gibbs sweeps started from a \
+         draw of the run's own Gaussian prior). Parzen log-likelihood, mean ± s.e.{}; FID in the evaluation classifier's \
+         features (lower is better). The run's own prior is marked *.",
         if r.seeds.len() > 1 { "s (one per seed)" } else { "" },
         r.config.train.prior_variance_scale,
         r.config.train.prior_variance_scale,
@@ -265,7 +271,16 @@ fn quality_section(rep: &mut Report, r: &Results) {
     };
     rep.push(Block::Heading(2, "Sample quality beyond Parzen".into()));
     rep.push(Block::Paragraph(format!(
-        "No package ships a pretrained MNIST feature network, so bpdl trains its own evaluation          classifier (784 → 512 → 128 → 10 ReLU MLP, ordinary back-propagation, seed {}; test          accuracy {:.2} %, {}); it is not part of the paper's model. Samples are compared with          the test images in its 128 penultimate features. FID (Fréchet distance of the features'          Gaussian fits) rewards matching the data's feature mean and covariance (lower is          better); the Inception score rewards confident and class-diverse samples and never          looks at the data; precision (k = 3, Kynkäänniemi et al. 2019) rewards samples that lie          on the data's manifold (fidelity), recall rewards covering it (diversity). The two          references are 10,000 training images and two random halves of the test set (5,000          each: not its first and last 5,000, which come from different writers).",
+        "No package ships a pretrained MNIST feature network, so bpdl trains its own evaluation \
+         classifier (784 → 512 → 128 → 10 ReLU MLP, ordinary back-propagation, seed {}; test \
+         accuracy {:.2} %, {}); it is not part of the paper's model. Samples are compared with \
+         the test images in its 128 penultimate features. FID (Fréchet distance of the features' \
+         Gaussian fits) rewards matching the data's feature mean and covariance (lower is \
+         better); the Inception score rewards confident and class-diverse samples and never \
+         looks at the data; precision (k = 3, Kynkäänniemi et al. 2019) rewards samples that lie \
+         on the data's manifold (fidelity), recall rewards covering it (diversity). The two \
+         references are 10,000 training images and two random halves of the test set (5,000 \
+         each: not its first and last 5,000, which come from different writers).",
         q.classifier.seed,
         100.0 * q.classifier.test_accuracy,
         if q.classifier.cached {
@@ -316,14 +331,27 @@ fn quality_section(rep: &mut Report, r: &Results) {
     ));
     let (g, a) = (&q.generate, &q.ancestral);
     rep.push(Block::Paragraph(format!(
-        "GENERATE is {} ancestral sampling on FID ({} vs {}), {} on precision ({} vs {}) and {}          on recall ({} vs {}); on Parzen it is {:+.1} nats.",
-        if g.fid.mean < a.fid.mean { "better than" } else { "not better than" },
+        "GENERATE is {} ancestral sampling on FID ({} vs {}), {} on precision ({} vs {}) and {} \
+         on recall ({} vs {}); on Parzen it is {:+.1} nats.",
+        if g.fid.mean < a.fid.mean {
+            "better than"
+        } else {
+            "not better than"
+        },
         across(&g.fid, 2),
         across(&a.fid, 2),
-        if g.precision.mean > a.precision.mean { "better" } else { "not better" },
+        if g.precision.mean > a.precision.mean {
+            "better"
+        } else {
+            "not better"
+        },
         across(&g.precision, 3),
         across(&a.precision, 3),
-        if g.recall.mean > a.recall.mean { "better" } else { "not better" },
+        if g.recall.mean > a.recall.mean {
+            "better"
+        } else {
+            "not better"
+        },
         across(&g.recall, 3),
         across(&a.recall, 3),
         r.parzen.generate.mean - r.parzen.ancestral.mean,
@@ -389,7 +417,11 @@ fn fig4_section(rep: &mut Report, r: &Results) {
             ]
         }));
         rep.push(Block::Paragraph(format!(
-            "Each term at α = {} (feed-forward start → after {} iterations; the top prior's              log p(h2) is not part of the objective training climbs, paper §4), and the mean              cosine between each layer's INFERENCE update and the exact gradient of log p(x, h)              with respect to that layer (hand-derived, computed for this diagnosis only) at the              first and the last iteration:",
+            "Each term at α = {} (feed-forward start → after {} iterations; the top prior's \
+             log p(h2) is not part of the objective training climbs, paper §4), and the mean \
+             cosine between each layer's INFERENCE update and the exact gradient of log p(x, h) \
+             with respect to that layer (hand-derived, computed for this diagnosis only) at the \
+             first and the last iteration:",
             inf.alpha, inf.first_seed.curve.steps
         )));
         rep.push(Block::Table(
