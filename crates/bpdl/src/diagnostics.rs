@@ -50,7 +50,7 @@ pub struct EpochMetrics {
 
 /// The inference curve of an epoch's held-out images: `log p(x, h)` and each of its terms per
 /// iteration (index 0: the feed-forward start), and the cosine of each layer's update with the
-/// exact gradient ([`crate::eval::inference_curve`]).
+/// exact gradient ([`crate::eval::inference_curve()`]).
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct HeldOutInference {
     /// Held-out images.
