@@ -40,15 +40,11 @@ impl ConfigArgs {
         o.extend(self.set.iter().cloned());
         o.extend(after.iter().cloned());
         o.extend(global.seed.map(|s| format!("seed={s}")));
-        match self.preset {
-            // a preset names a learner configuration: start from it
-            Some(preset) => {
-                let config: bpdl::Config =
-                    bpdl::config::resolve_from(&preset.config(), self.config.as_deref(), &o)?;
-                Ok(bpdl::config::convert(&config)?)
-            }
-            None => Ok(bpdl::config::resolve(self.config.as_deref(), &o)?),
-        }
+        Ok(bpdl::config::resolve_with_preset(
+            self.preset,
+            self.config.as_deref(),
+            &o,
+        )?)
     }
 }
 

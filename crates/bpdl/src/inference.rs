@@ -497,22 +497,26 @@ fn iterate(
             if per_row {
                 if gauss_newton && l + 1 < depth {
                     let w = &pair.decoder.weight;
-                    dev.gauss_newton_weights(
+                    dev.jacobian_scale(
                         ws.recon[l].view(),
                         pair.decoder.activation,
                         ws.decoder_col_sq[l].view(),
                         w.nrows().min(w.ncols()),
+                        ws.row_delta.view_mut(),
+                    );
+                    dev.gauss_newton_steps(
                         delta,
                         ws.step_scale.view(),
                         ws.row_delta.view_mut(),
                         ws.row_alpha.view_mut(),
                     );
                 } else {
-                    let (d, a) = (delta, alpha);
-                    ws.row_delta
-                        .zip_mut_with(&ws.step_scale, |o, &k| *o = k * d);
-                    ws.row_alpha
-                        .zip_mut_with(&ws.step_scale, |o, &k| *o = k * a);
+                    dev.scaled_steps(
+                        (delta, alpha),
+                        ws.step_scale.view(),
+                        ws.row_delta.view_mut(),
+                        ws.row_alpha.view_mut(),
+                    );
                 }
                 dev.inference_step_rows(
                     post.h[l].view_mut(),

@@ -178,16 +178,14 @@ fn the_gauss_newton_weights_follow_their_formula() {
     let scale = Array1::from(vec![1.0f32, 0.5]);
     let (mut d, mut a) = (Array1::zeros(2), Array1::zeros(2));
     let (delta, rank) = (0.1f32, 2usize);
-    dev.gauss_newton_weights(
+    dev.jacobian_scale(
         y.view(),
         Activation::Sigmoid,
         col_sq.view(),
         rank,
-        delta,
-        scale.view(),
         d.view_mut(),
-        a.view_mut(),
     );
+    dev.gauss_newton_steps(delta, scale.view(), d.view_mut(), a.view_mut());
     for i in 0..2 {
         let s2: f64 = (0..3)
             .map(|j| {

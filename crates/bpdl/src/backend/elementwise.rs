@@ -4,7 +4,9 @@
 //! |---|---|
 //! | [`Device::inference_step`] | `h ← h + δ·(a − b) + α·(c − h)` (c optional) |
 //! | [`Device::inference_step_rows`] | `h_i ← h_i + δ_i·(a_i − b_i) + α_i·(c_i − h_i)` per row i |
-//! | [`Device::gauss_newton_weights`] | `s²_i = Σ_j φ'(y_ij)² c_j / r`; `δ_i = k·δ·s²_i/(1 + s²_i)`, `α_i = k·δ/(1 + s²_i)` |
+//! | [`Device::jacobian_scale`] | `s²_i = Σ_j φ'(y_ij)² c_j / r` |
+//! | [`Device::gauss_newton_steps`] | `δ_i = k_i·δ·s²_i/(1 + s²_i)`, `α_i = k_i·δ/(1 + s²_i)` |
+//! | [`Device::scaled_steps`] | `δ_i = k_i·δ`, `α_i = k_i·α` |
 //! | [`Device::undo_worse_rows`] | per row: keep the update if `new_i ≥ old_i`, else restore it and halve `s_i` |
 //! | [`Device::fill_missing`] | `x̂ = m ⊙ x + (1 − m) ⊙ r` |
 //! | [`Device::axpy_diff`] | `o ← o + (a − b)` |
@@ -99,40 +101,65 @@ impl Device {
         });
     }
 
-    /// The per-example step sizes of INFERENCE's Gauss–Newton weighting (`inference.weighting =
-    /// "gauss-newton"`). For a decoder `y = φ(h·W + b)` with output `y: [batch, n_out]`, `c_j =
-    /// ‖W[:, j]‖²` and `r = min(n_in, n_out)`, `s²_i = Σ_j φ'(y_ij)²·c_j / r` is the mean squared
-    /// singular value of its Jacobian at example i; then `δ_i = k_i·δ·s²_i/(1 + s²_i)` and
-    /// `α_i = k_i·δ/(1 + s²_i)`, with `k_i = scale_i` (1 unless backtracking halved it).
-    #[allow(clippy::too_many_arguments)]
-    pub fn gauss_newton_weights(
+    /// `s²_i = Σ_j φ'(y_ij)²·c_j / r` for every row i: for a decoder `y = φ(h·W + b)` with
+    /// output `y: [batch, n_out]`, `c_j = ‖W[:, j]‖²` and `r = min(n_in, n_out)`, the mean squared
+    /// singular value of its Jacobian at example i (the Gauss–Newton weighting of INFERENCE).
+    pub fn jacobian_scale(
         &self,
         y: ArrayView2<'_, f32>,
         act: Activation,
         col_sq: ArrayView1<'_, f32>,
         rank: usize,
+        mut s2: ArrayViewMut1<'_, f32>,
+    ) {
+        let r = rank.max(1) as f32;
+        self.install(|| {
+            Zip::from(y.rows()).and(&mut s2).par_for_each(|y, s2| {
+                let mut acc = 0.0f32;
+                Zip::from(&y).and(&col_sq).for_each(|&y, &c| {
+                    let slope = act.slope_from_output(y);
+                    acc += slope * slope * c;
+                });
+                *s2 = acc / r;
+            });
+        });
+    }
+
+    /// The Gauss–Newton step sizes from [`Device::jacobian_scale`]'s `s²` (held in `delta_out` on
+    /// entry): `δ_i = k_i·δ·s²_i/(1 + s²_i)`, `α_i = k_i·δ/(1 + s²_i)`, with `k_i = scale_i`.
+    pub fn gauss_newton_steps(
+        &self,
         delta: f32,
         scale: ArrayView1<'_, f32>,
         mut delta_out: ArrayViewMut1<'_, f32>,
         mut alpha_out: ArrayViewMut1<'_, f32>,
     ) {
-        let r = rank.max(1) as f32;
-        self.install(|| {
-            Zip::from(y.rows())
-                .and(&scale)
-                .and(&mut delta_out)
-                .and(&mut alpha_out)
-                .par_for_each(|y, &k, d, a| {
-                    let mut acc = 0.0f32;
-                    Zip::from(&y).and(&col_sq).for_each(|&y, &c| {
-                        let slope = act.slope_from_output(y);
-                        acc += slope * slope * c;
-                    });
-                    let s2 = acc / r;
-                    *d = k * delta * s2 / (1.0 + s2);
-                    *a = k * delta / (1.0 + s2);
-                });
-        });
+        Zip::from(&scale)
+            .and(&mut delta_out)
+            .and(&mut alpha_out)
+            .for_each(|&k, d, a| {
+                let s2 = *d;
+                *d = k * delta * s2 / (1.0 + s2);
+                *a = k * delta / (1.0 + s2);
+            });
+    }
+
+    /// `δ_i = k_i·δ`, `α_i = k_i·α` with `k_i = scale_i` (per-example steps without the
+    /// Gauss–Newton weighting).
+    pub fn scaled_steps(
+        &self,
+        (delta, alpha): (f32, f32),
+        scale: ArrayView1<'_, f32>,
+        mut delta_out: ArrayViewMut1<'_, f32>,
+        mut alpha_out: ArrayViewMut1<'_, f32>,
+    ) {
+        Zip::from(&scale)
+            .and(&mut delta_out)
+            .and(&mut alpha_out)
+            .for_each(|&k, d, a| {
+                *d = k * delta;
+                *a = k * alpha;
+            });
     }
 
     /// `c_j = Σ_i W_ij²`, the squared norm of each column of `w: [n_in, n_out]`.

@@ -154,13 +154,14 @@ impl Device {
     ///
     /// # Shapes
     /// `h: [chains, n]`, `w: [n, n]`, `c, var: [n]`.
-    #[allow(clippy::too_many_arguments)]
     pub fn lateral_gibbs_sweeps(
         &self,
         h: ArrayViewMut2<'_, f32>,
-        w: ArrayView2<'_, f32>,
-        c: ArrayView1<'_, f32>,
-        var: ArrayView1<'_, f32>,
+        (w, c, var): (
+            ArrayView2<'_, f32>,
+            ArrayView1<'_, f32>,
+            ArrayView1<'_, f32>,
+        ),
         conditional: Conditional,
         sweeps: usize,
         rng: &mut Rng,

@@ -61,6 +61,22 @@ where
     resolve_from(&T::default(), file, overrides)
 }
 
+/// [`resolve`], starting from a learner [`Preset`] when one is given (then `T` must read a
+/// [`Config`]: another type is an error naming the first key it lacks).
+pub fn resolve_with_preset<T>(
+    preset: Option<Preset>,
+    file: Option<&Path>,
+    overrides: &[String],
+) -> Result<T>
+where
+    T: Serialize + DeserializeOwned + Default + Validate,
+{
+    match preset {
+        Some(p) => convert(&resolve_from::<Config>(&p.config(), file, overrides)?),
+        None => resolve(file, overrides),
+    }
+}
+
 /// Builds a `T` from `base`, an optional TOML file merged on top of it (tables merged, arrays
 /// replaced whole) and `key=value` overrides, then validates it. The base goes through a parsed
 /// value tree, never through TOML text.

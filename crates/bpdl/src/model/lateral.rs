@@ -192,9 +192,7 @@ impl LateralPrior {
     pub fn gibbs_sweeps(&self, dev: &Device, h: &mut Matrix, sweeps: usize, rng: &mut Rng) {
         dev.lateral_gibbs_sweeps(
             h.view_mut(),
-            self.weight.view(),
-            self.bias.view(),
-            self.var.view(),
+            (self.weight.view(), self.bias.view(), self.var.view()),
             self.conditional,
             sweeps,
             rng,
