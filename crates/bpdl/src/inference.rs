@@ -424,23 +424,19 @@ fn iterate(
         }
     }
     let per_row = backtrack || gauss_newton;
-    if !backtrack {
-        ws.step_scale.fill(1.0);
-    }
-    let packed = &ws.packed;
+    ws.step_scale.fill(1.0);
     ws.rejections = 0;
     if backtrack {
-        ws.step_scale.fill(1.0);
         // the objective of the starting point, with the evidence as it will be scored
-        let below = match evidence {
-            Evidence::Full(x) => x,
-            Evidence::Partial { x, visible } => {
-                dev.fill_missing(ws.filled.view_mut(), x, visible, ws.recon[0].view());
-                ws.filled.view()
-            }
-        };
-        log_joint_from_reconstructions(dev, below, &post.h, &ws.recon, ws.log_pxh.view_mut());
+        score(
+            dev,
+            evidence,
+            &mut ws.filled,
+            (&post.h, &ws.recon),
+            &mut ws.log_pxh,
+        );
     }
+    let packed = &ws.packed;
     for t in 1..=params.steps {
         if backtrack {
             for (saved, h) in ws.saved_h.iter_mut().zip(&post.h) {
@@ -549,15 +545,13 @@ fn iterate(
             );
         }
         if track || t == params.steps {
-            let below = match evidence {
-                Evidence::Full(x) => x,
-                Evidence::Partial { x, visible } => {
-                    // complete x with the reconstruction of the updated h_1
-                    dev.fill_missing(ws.filled.view_mut(), x, visible, ws.recon[0].view());
-                    ws.filled.view()
-                }
-            };
-            log_joint_from_reconstructions(dev, below, &post.h, &ws.recon, ws.log_pxh.view_mut());
+            score(
+                dev,
+                evidence,
+                &mut ws.filled,
+                (&post.h, &ws.recon),
+                &mut ws.log_pxh,
+            );
             if backtrack {
                 ws.rejections += dev.undo_worse_rows(
                     ws.log_pxh.view_mut(),
@@ -581,6 +575,25 @@ fn iterate(
         }
     }
     check_finite(dev, post, "after inference")
+}
+
+/// `log p(x, h)` of the current h into `log_pxh`; with partial evidence, x is first completed
+/// with the reconstruction of the current h_1 (into `filled`).
+fn score(
+    dev: &Device,
+    evidence: Evidence<'_>,
+    filled: &mut Matrix,
+    (h, recon): (&[Matrix], &[Matrix]),
+    log_pxh: &mut Array1<f64>,
+) {
+    let below = match evidence {
+        Evidence::Full(x) => x,
+        Evidence::Partial { x, visible } => {
+            dev.fill_missing(filled.view_mut(), x, visible, recon[0].view());
+            filled.view()
+        }
+    };
+    log_joint_from_reconstructions(dev, below, h, recon, log_pxh.view_mut());
 }
 
 /// [`Error::NonFinite`] naming the first layer holding a NaN or infinity.

@@ -85,7 +85,11 @@ pub fn inference_update(
         .h
         .iter()
         .zip(h)
-        .map(|(after, before)| after - before)
+        .map(|(after, before)| {
+            let mut step = Matrix::zeros(after.dim());
+            dev.axpy_diff(step.view_mut(), after.view(), before.view());
+            step
+        })
         .collect())
 }
 
