@@ -46,26 +46,25 @@ pub fn save(path: &Path, state: &TrainState, config: &Config) -> Result<()> {
             hint: "report this as a bug".into(),
         })?,
     );
-    for (i, pair) in state.model.pairs.iter().enumerate() {
+    for (name, t) in model_tensors(&state.model) {
+        match t {
+            ModelTensor::Matrix(m) => w.matrix(name, m),
+            ModelTensor::Vector(v) => w.vector(name, v),
+        }
+    }
+    for (i, _) in state.model.pairs.iter().enumerate() {
         let l = i + 1;
-        put_map(&mut w, &format!("f{l}"), &pair.encoder);
-        put_map(&mut w, &format!("g{l}"), &pair.decoder);
         put_opt(&mut w, &format!("opt.f{l}"), &state.optimizer.encoders[i]);
         put_opt(&mut w, &format!("opt.g{l}"), &state.optimizer.decoders[i]);
     }
-    if let Some(prior) = &state.model.top_prior {
-        w.vector("prior.mean", prior.mean.view());
-        w.vector("prior.var", prior.var.view());
-        if let Some(l) = &prior.factor {
-            w.matrix("prior.factor", l.view());
-        }
-        if let Some(lat) = &prior.lateral {
-            w.meta("prior.lateral.conditional", lat.conditional.name());
-            w.meta("prior.lateral.sweeps", lat.sweeps.to_string());
-            w.matrix("prior.lateral.weight", lat.weight.view());
-            w.vector("prior.lateral.bias", lat.bias.view());
-            w.vector("prior.lateral.var", lat.var.view());
-        }
+    if let Some(lat) = state
+        .model
+        .top_prior
+        .as_ref()
+        .and_then(|p| p.lateral.as_ref())
+    {
+        w.meta("prior.lateral.conditional", lat.conditional.name());
+        w.meta("prior.lateral.sweeps", lat.sweeps.to_string());
     }
     w.write(path)
 }
@@ -78,9 +77,45 @@ fn sizes_string(sizes: &[usize]) -> String {
         .join(",")
 }
 
-fn put_map(w: &mut TensorWriter, name: &str, map: &Map) {
-    w.matrix(format!("{name}.weight"), map.weight.view());
-    w.vector(format!("{name}.bias"), map.bias.view());
+/// One tensor of a model, borrowed.
+#[derive(Debug, Clone, Copy)]
+pub enum ModelTensor<'a> {
+    /// A weight matrix (`[inputs, outputs]`) or the prior's factor.
+    Matrix(ndarray::ArrayView2<'a, f32>),
+    /// A bias, mean or variance.
+    Vector(ndarray::ArrayView1<'a, f32>),
+}
+
+/// The model's tensors under their checkpoint names, in the order they are saved: `f1.weight`,
+/// `f1.bias`, `g1.weight`, `g1.bias`, … and, once fitted, `prior.mean`, `prior.var`
+/// (`prior.factor` for a full covariance, `prior.lateral.{weight,bias,var}` for lateral
+/// connections). The optimizer's state is not part of the model.
+pub fn model_tensors(model: &GenerativeModel) -> Vec<(String, ModelTensor<'_>)> {
+    use ModelTensor::{Matrix, Vector};
+    let mut out = Vec::new();
+    for (i, pair) in model.pairs.iter().enumerate() {
+        let l = i + 1;
+        for (name, map) in [
+            (format!("f{l}"), &pair.encoder),
+            (format!("g{l}"), &pair.decoder),
+        ] {
+            out.push((format!("{name}.weight"), Matrix(map.weight.view())));
+            out.push((format!("{name}.bias"), Vector(map.bias.view())));
+        }
+    }
+    if let Some(prior) = &model.top_prior {
+        out.push(("prior.mean".into(), Vector(prior.mean.view())));
+        out.push(("prior.var".into(), Vector(prior.var.view())));
+        if let Some(l) = &prior.factor {
+            out.push(("prior.factor".into(), Matrix(l.view())));
+        }
+        if let Some(lat) = &prior.lateral {
+            out.push(("prior.lateral.weight".into(), Matrix(lat.weight.view())));
+            out.push(("prior.lateral.bias".into(), Vector(lat.bias.view())));
+            out.push(("prior.lateral.var".into(), Vector(lat.var.view())));
+        }
+    }
+    out
 }
 
 fn put_opt(w: &mut TensorWriter, name: &str, opt: &MapOptimizer) {

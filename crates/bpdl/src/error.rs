@@ -132,6 +132,11 @@ pub enum Error {
         hint: String,
     },
 
+    /// The caller stopped a long computation (Ctrl-C in Python, a callback that raised); what
+    /// was saved before is kept.
+    #[error("{0}")]
+    Interrupted(String),
+
     // === Checkpoints and run folders ===
     /// A checkpoint or samples file could not be decoded.
     #[error("{path}: {problem}; {hint}")]

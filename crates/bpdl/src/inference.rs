@@ -608,3 +608,49 @@ pub fn check_finite(dev: &Device, post: &Posterior, step: &str) -> Result<()> {
     }
     Ok(())
 }
+
+/// INFERENCE (the training settings `params`) on every row of `images`, in minibatches of
+/// `batch`: the inferred `h_1 … h_L` of all rows, `[rows, n_l]` each. A model that has no
+/// latent layer or a minibatch of 0 is an error.
+pub fn infer(
+    dev: &Device,
+    model: &GenerativeModel,
+    images: ArrayView2<'_, f32>,
+    params: &InferenceConfig,
+    batch: usize,
+    rng: &mut Rng,
+) -> Result<Posterior> {
+    if batch == 0 {
+        return Err(Error::Usage(
+            "the inference minibatch must hold at least one example".into(),
+        ));
+    }
+    if images.ncols() != model.input_size() {
+        return Err(Error::Shape {
+            op: "inference",
+            expected: format!("images of shape (examples, {})", model.input_size()),
+            got: format!("shape ({}, {})", images.nrows(), images.ncols()),
+        });
+    }
+    dev.install(|| {
+        let n = images.nrows();
+        let mut out = Posterior {
+            h: model
+                .sizes
+                .iter()
+                .skip(1)
+                .map(|&d| Matrix::zeros((n, d)))
+                .collect(),
+        };
+        let mut inf = Inference::new(model, batch.min(n.max(1)));
+        for rows in crate::data::batches::batches(n, batch) {
+            let x = images.slice(ndarray::s![rows.clone(), ..]);
+            inf.ensure(model, rows.len());
+            inf.e_step(dev, model, Evidence::Full(x), params, rng, None)?;
+            for (dst, src) in out.h.iter_mut().zip(&inf.post.h) {
+                dst.slice_mut(ndarray::s![rows.clone(), ..]).assign(src);
+            }
+        }
+        Ok(out)
+    })
+}

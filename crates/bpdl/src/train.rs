@@ -77,14 +77,17 @@ impl TrainState {
 /// Receives progress of [`train`]; [`crate::run::train_in_dir`] writes metrics and checkpoints
 /// through it (and hands the events on to a [`crate::run::RunObserver`]).
 pub trait TrainObserver {
-    /// After each minibatch; `running()` computes the averages of the epoch so far.
+    /// After each minibatch; `running()` computes the averages of the epoch so far. An error
+    /// (typically [`Error::Interrupted`]) stops training there; the state is left where it
+    /// stopped and nothing of the unfinished epoch is saved.
     fn minibatch_done(
         &mut self,
         _epoch: usize,
         _done: usize,
         _total: usize,
         _running: &dyn Fn() -> EpochMetrics,
-    ) {
+    ) -> Result<()> {
+        Ok(())
     }
     /// After each epoch (state.epochs_done already counts it).
     fn epoch_done(&mut self, _metrics: &EpochMetrics, _state: &TrainState) -> Result<()> {
@@ -216,7 +219,7 @@ impl Learner {
                 let losses = self.m_step(dev, &rates).map_err(at)?; // each map toward its target
                 running.observe_losses(losses);
                 observer
-                    .minibatch_done(epoch + 1, b + 1, n_batches, &|| running.metrics(epoch + 1));
+                    .minibatch_done(epoch + 1, b + 1, n_batches, &|| running.metrics(epoch + 1))?;
             }
             check_weights(dev, &self.state.model, epoch + 1)?;
             self.state.epochs_done += 1;

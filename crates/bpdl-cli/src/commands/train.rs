@@ -50,7 +50,7 @@ pub fn run(global: &Global, args: &TrainArgs) -> Result<()> {
     let trained = bpdl::run::train_in_dir(
         &dev,
         &config,
-        &data,
+        &bpdl::run::TrainingData::from_dataset(&data),
         &out,
         &common::provenance(),
         &mut Progress::default(),
@@ -90,7 +90,7 @@ impl RunObserver for Progress {
         done: usize,
         total: usize,
         m: &dyn Fn() -> EpochMetrics,
-    ) {
+    ) -> bpdl::Result<()> {
         let bar = self.bar.get_or_insert_with(|| {
             let b = crate::progress::progress(
                 total as u64,
@@ -103,14 +103,16 @@ impl RunObserver for Progress {
         if done.is_multiple_of(10) || done == total {
             bar.set_message(m().to_string());
         }
+        Ok(())
     }
 
-    fn epoch_done(&mut self, m: &EpochMetrics, config: &Config) {
+    fn epoch_done(&mut self, m: &EpochMetrics, config: &Config) -> bpdl::Result<()> {
         if let Some(bar) = self.bar.take() {
             bar.finish_and_clear();
         }
         let epochs = config.train.epochs;
         eprintln!("epoch {}/{epochs} {:.1}s  {m}", m.epoch, m.seconds);
+        Ok(())
     }
 }
 

@@ -103,8 +103,14 @@ pub fn reproduce(
             }
             None => {
                 let dir = out.join(format!("train-seed{}", config.seed));
-                let trained =
-                    run::train_in_dir(dev, &config, data, &dir, &plan.provenance, &mut *observer)?;
+                let trained = run::train_in_dir(
+                    dev,
+                    &config,
+                    &run::TrainingData::from_dataset(data),
+                    &dir,
+                    &plan.provenance,
+                    &mut *observer,
+                )?;
                 let seconds = if trained.seconds > 0.0 {
                     trained.seconds
                 } else {

@@ -177,7 +177,14 @@ pub fn sweep(
             overrides: overrides.clone(),
             ..SweepLine::default()
         };
-        match crate::run::train_in_dir(dev, config, data, &dir, plan.provenance, observer) {
+        match crate::run::train_in_dir(
+            dev,
+            config,
+            &crate::run::TrainingData::from_dataset(data),
+            &dir,
+            plan.provenance,
+            observer,
+        ) {
             Err(e) => line.error = Some(e.to_string()),
             Ok(trained) => {
                 line.train_seconds = trained.seconds;

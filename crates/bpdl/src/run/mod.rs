@@ -19,7 +19,7 @@ use crate::train::EpochMetrics;
 
 mod train_in_dir;
 
-pub use train_in_dir::{RunObserver, TrainPlan, Trained, train_in_dir};
+pub use train_in_dir::{RunObserver, TrainPlan, Trained, TrainingData, check_images, train_in_dir};
 
 /// What produced a run: filled in by the binary (the library cannot know its own git commit).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

@@ -7,11 +7,13 @@
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
+use ndarray::{ArrayView2, s};
+
 use super::{Provenance, RunDir, RunInfo, write_atomic};
 use crate::backend::Device;
 use crate::checkpoint;
 use crate::config::{self, Config};
-use crate::data::{Dataset, Mnist};
+use crate::data::Mnist;
 use crate::error::{Error, Result};
 use crate::train::{self, EpochMetrics, TrainObserver, TrainState};
 
@@ -32,8 +34,8 @@ pub struct TrainPlan {
     pub minibatches: usize,
     /// Worker threads.
     pub threads: usize,
-    /// The dataset.
-    pub dataset: Dataset,
+    /// What the images are (`mnist`, `fashion-mnist`, or `arrays` handed over by a caller).
+    pub dataset: String,
 }
 
 /// "training N parameters on M images (E epochs of B minibatches, T threads) into DIR".
@@ -54,22 +56,95 @@ impl std::fmt::Display for TrainPlan {
     }
 }
 
+/// The examples [`train_in_dir`] learns from: the training images and the held-out images of
+/// the per-epoch inference diagnostic, one example per row, values in [0, 1].
+#[derive(Debug, Clone, Copy)]
+pub struct TrainingData<'a> {
+    /// Training images (`data.train_limit` is applied by [`train_in_dir`]).
+    pub train: ArrayView2<'a, f32>,
+    /// Held-out images (the first `train.heldout_examples` are used); `None` for none.
+    pub validation: Option<ArrayView2<'a, f32>>,
+    /// What the images are, for the progress display (`mnist`, `arrays`).
+    pub name: &'a str,
+}
+
+impl<'a> TrainingData<'a> {
+    /// The training and validation splits of a dataset.
+    pub fn from_dataset(data: &'a Mnist) -> Self {
+        Self {
+            train: data.train.images.view(),
+            validation: Some(data.validation.images.view()),
+            name: data.dataset.name(),
+        }
+    }
+
+    /// Images handed over by a caller (the Python package): checked for width agreement and
+    /// for values that are finite and in [0, 1] (the Bernoulli/Gaussian pixels of the model).
+    pub fn from_arrays(
+        train: ArrayView2<'a, f32>,
+        validation: Option<ArrayView2<'a, f32>>,
+    ) -> Result<Self> {
+        check_images("training images", train, None)?;
+        if let Some(v) = validation {
+            check_images("validation images", v, Some(train.ncols()))?;
+        }
+        Ok(Self {
+            train,
+            validation,
+            name: "arrays",
+        })
+    }
+}
+
+/// Fails with an [`Error::Shape`] or [`Error::Usage`] naming `what` when `images` is empty, has
+/// another width than `width`, or holds a value that is not finite or lies outside [0, 1].
+pub fn check_images(what: &str, images: ArrayView2<'_, f32>, width: Option<usize>) -> Result<()> {
+    let (n, d) = images.dim();
+    if n == 0 || d == 0 || width.is_some_and(|w| w != d) {
+        return Err(Error::Shape {
+            op: "training data",
+            expected: match width {
+                Some(w) => format!("{what} of shape (examples, {w})"),
+                None => format!("{what} of shape (examples, features), both at least 1"),
+            },
+            got: format!("shape ({n}, {d})"),
+        });
+    }
+    if let Some((at, v)) = images
+        .indexed_iter()
+        .find(|(_, v)| !(v.is_finite() && (0.0..=1.0).contains(*v)))
+    {
+        return Err(Error::Usage(format!(
+            "{what}: value {v} at row {}, column {}; pixels must be finite and in [0, 1] \
+             (divide 8-bit images by 255)",
+            at.0, at.1
+        )));
+    }
+    Ok(())
+}
+
 /// Progress hooks of [`train_in_dir`]; the run folder itself is written by the library. Every
 /// method has a default that does nothing, so `()` observes nothing.
 pub trait RunObserver: Send {
     /// Training is about to start (not called when the run is already complete).
     fn starting(&mut self, _plan: &TrainPlan) {}
-    /// After each minibatch; `running()` computes the averages of the epoch so far.
+    /// After each minibatch; `running()` computes the averages of the epoch so far. An error
+    /// (typically [`Error::Interrupted`]) stops training at once: the checkpoint of the last
+    /// finished epoch stays in the run folder and `--resume` continues from it.
     fn minibatch_done(
         &mut self,
         _epoch: usize,
         _done: usize,
         _total: usize,
         _running: &dyn Fn() -> EpochMetrics,
-    ) {
+    ) -> Result<()> {
+        Ok(())
     }
-    /// After each epoch, once its metrics and checkpoint are saved.
-    fn epoch_done(&mut self, _metrics: &EpochMetrics, _config: &Config) {}
+    /// After each epoch, once its metrics and checkpoint are saved. An error stops training
+    /// (the epoch just finished is kept).
+    fn epoch_done(&mut self, _metrics: &EpochMetrics, _config: &Config) -> Result<()> {
+        Ok(())
+    }
 }
 
 impl RunObserver for () {}
@@ -85,16 +160,18 @@ pub struct Trained {
 
 /// Trains `config` into the run folder `dir`: continues the checkpoint there when there is one
 /// (its model, data, seed and optimizer must be the config's; more epochs may be asked for),
-/// starts afresh otherwise, recording `provenance` in `run.json`.
+/// starts afresh otherwise, recording `provenance` in `run.json`. The first
+/// `data.train_limit` training images are used (all when 0), and the first
+/// `train.heldout_examples` validation images for the per-epoch held-out inference.
 pub fn train_in_dir(
     dev: &Device,
     config: &Config,
-    data: &Mnist,
+    data: &TrainingData<'_>,
     dir: &Path,
     provenance: &Provenance,
     observer: &mut dyn RunObserver,
 ) -> Result<Trained> {
-    let images = data.train.head(config.data.train_limit).images;
+    let images = head(data.train, config.data.train_limit);
     let ckpt = dir.join(checkpoint::FILE_NAME);
     let (mut state, run_dir, resumed) = if ckpt.exists() {
         let (state, saved) = checkpoint::load(&ckpt)?;
@@ -108,7 +185,7 @@ pub fn train_in_dir(
     } else {
         let info = RunInfo::new(provenance.clone(), config.seed, dev.threads());
         let run_dir = RunDir::create(dir, &config::to_toml_string(config)?, &info)?;
-        (TrainState::new(config, data.pixels()), run_dir, None)
+        (TrainState::new(config, images.ncols()), run_dir, None)
     };
     if state.epochs_done >= config.train.epochs && train::prior_fits(&state.model, config) {
         return Ok(Trained {
@@ -124,7 +201,7 @@ pub fn train_in_dir(
         images: images.nrows(),
         minibatches: images.nrows() / config.train.batch_size,
         threads: dev.threads(),
-        dataset: config.data.dataset,
+        dataset: data.name.to_string(),
     });
     let started = Instant::now();
     let mut saving = Saving {
@@ -132,13 +209,21 @@ pub fn train_in_dir(
         config,
         observer,
     };
-    let heldout = data.validation.head(config.train.heldout_examples).images;
-    let heldout = (config.train.heldout_examples > 0).then(|| heldout.view());
-    train::train_with_heldout(dev, images.view(), heldout, config, &mut state, &mut saving)?;
+    let heldout = data
+        .validation
+        .filter(|_| config.train.heldout_examples > 0)
+        .map(|v| head(v, config.train.heldout_examples));
+    train::train_with_heldout(dev, images, heldout, config, &mut state, &mut saving)?;
     Ok(Trained {
         state,
         seconds: started.elapsed().as_secs_f64(),
     })
+}
+
+/// The first `n` rows of `m` (all when `n` is 0 or larger).
+fn head(m: ArrayView2<'_, f32>, n: usize) -> ArrayView2<'_, f32> {
+    let n = if n == 0 { m.nrows() } else { n.min(m.nrows()) };
+    m.slice_move(s![..n, ..])
 }
 
 /// A run's identity cannot change: the first of model, data, seed and optimizer that differs
@@ -190,15 +275,14 @@ impl TrainObserver for Saving<'_> {
         done: usize,
         total: usize,
         running: &dyn Fn() -> EpochMetrics,
-    ) {
-        self.observer.minibatch_done(epoch, done, total, running);
+    ) -> Result<()> {
+        self.observer.minibatch_done(epoch, done, total, running)
     }
 
     fn epoch_done(&mut self, metrics: &EpochMetrics, state: &TrainState) -> Result<()> {
         self.run.log(metrics)?;
         self.save(state)?;
-        self.observer.epoch_done(metrics, self.config);
-        Ok(())
+        self.observer.epoch_done(metrics, self.config)
     }
 
     fn prior_fitted(&mut self, state: &TrainState) -> Result<()> {
