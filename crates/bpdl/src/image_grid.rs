@@ -31,6 +31,16 @@ impl GridLayout {
             pad: 2,
         }
     }
+
+    /// Square images of `pixels` values (28×28 for MNIST, 8×8 for 64), laid out like
+    /// [`GridLayout::mnist`]; `None` when `pixels` is not a square.
+    pub fn square(pixels: usize, columns: usize) -> Option<Self> {
+        let side = (pixels as f64).sqrt().round() as usize;
+        (side > 0 && side * side == pixels).then_some(Self {
+            image: (side, side),
+            ..Self::mnist(columns)
+        })
+    }
 }
 
 /// Renders the rows of `images` into an 8-bit grayscale buffer; returns (width, height, pixels).
@@ -92,6 +102,14 @@ pub fn write_png(path: &Path, images: ArrayView2<'_, f32>, layout: GridLayout) -
 mod tests {
     use super::*;
     use ndarray::array;
+
+    #[test]
+    fn square_layouts_exist_only_for_square_pixel_counts() {
+        assert_eq!(GridLayout::square(784, 10).map(|g| g.image), Some((28, 28)));
+        assert_eq!(GridLayout::square(64, 10).map(|g| g.image), Some((8, 8)));
+        assert!(GridLayout::square(63, 10).is_none());
+        assert!(GridLayout::square(0, 10).is_none());
+    }
 
     #[test]
     fn pixels_land_where_the_layout_says() {

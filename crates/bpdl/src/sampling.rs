@@ -274,7 +274,8 @@ pub fn sample(
 
 /// Writes `samples` (`[n, 784]`) to `out` as safetensors (tensor `samples`; metadata: method,
 /// seed, the run they came from and the bpdl version) and, with the `report` feature, a 10×10
-/// PNG grid of the first 100 beside it (`out` with extension `png`).
+/// PNG grid of the first 100 beside it (`out` with extension `png`) when the samples are square
+/// images.
 pub fn write_samples(
     out: &std::path::Path,
     samples: &Matrix,
@@ -293,7 +294,9 @@ pub fn write_samples(
     {
         use crate::image_grid::{self, GridLayout};
         let first = samples.slice(ndarray::s![..samples.nrows().min(100), ..]);
-        image_grid::write_png(&out.with_extension("png"), first, GridLayout::mnist(10))?;
+        if let Some(layout) = GridLayout::square(samples.ncols(), 10) {
+            image_grid::write_png(&out.with_extension("png"), first, layout)?;
+        }
     }
     Ok(())
 }

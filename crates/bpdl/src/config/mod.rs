@@ -207,9 +207,11 @@ fn from_tree<T: DeserializeOwned>(tree: Table) -> Result<T> {
         let key = e.path().to_string();
         let inner = e.into_inner();
         let message = inner.message().to_string();
-        // For an unknown field the path ends at its parent; name the field itself.
+        // For an unknown field the path may end at its parent (depending on the deserializer):
+        // name the field itself, once.
         let key = match unknown_field(&message) {
             Some(field) if key == "." => field.to_string(),
+            Some(field) if key == field || key.ends_with(&format!(".{field}")) => key,
             Some(field) => format!("{key}.{field}"),
             None => key,
         };
