@@ -42,8 +42,8 @@ impl PyConfig {
     #[pyo3(signature = (path, preset_name = "default", overrides = Vec::new()))]
     fn from_toml(path: PathBuf, preset_name: &str, overrides: Vec<String>) -> PyResult<Self> {
         let p = preset(preset_name)?;
-        let inner = config::resolve_with_preset(Some(p), Some(&path), &overrides)
-            .map_err(to_pyerr)?;
+        let inner =
+            config::resolve_with_preset(Some(p), Some(&path), &overrides).map_err(to_pyerr)?;
         Ok(Self { inner })
     }
 

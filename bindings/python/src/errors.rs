@@ -41,12 +41,8 @@ fn convert(py: Python<'_>, e: Error) -> PyErr {
         Error::Usage(_) => bpdl_error(py, "ConfigError", msg, None),
         Error::BadMagic { path, .. }
         | Error::BadLength { path, .. }
-        | Error::BadFile { path, .. } => {
-            bpdl_error(py, "DataError", msg, Some(path_of(path)))
-        }
-        Error::Mismatch { .. } | Error::DataMissing(_) => {
-            bpdl_error(py, "DataError", msg, None)
-        }
+        | Error::BadFile { path, .. } => bpdl_error(py, "DataError", msg, Some(path_of(path))),
+        Error::Mismatch { .. } | Error::DataMissing(_) => bpdl_error(py, "DataError", msg, None),
         Error::Shape { .. } => PyValueError::new_err(msg),
         Error::NonFinite { .. } => bpdl_error(py, "DivergedError", msg, None),
         Error::Checkpoint { path, .. } => {

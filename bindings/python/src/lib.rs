@@ -5,7 +5,7 @@
 //! borrowed numpy views (`PyReadonlyArray2::as_array`, no copy) and go out as owned arrays moved
 //! into numpy (`IntoPyArray`, no copy). Structured results cross as JSON text, which the Python
 //! layer turns into dataclasses; errors become the exceptions of `bpdl.errors`
-//! ([`errors::to_pyerr`]). The public, documented API is the Python package; this module is
+//! (`errors::to_pyerr`). The public, documented API is the Python package; this module is
 //! private.
 
 use pyo3::prelude::*;

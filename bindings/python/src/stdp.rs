@@ -29,6 +29,8 @@ pub fn stdp_window(
 ) -> PyResult<String> {
     let cfg = resolve(path, &overrides)?;
     let dev = crate::device(threads)?;
-    let report = py.detach(|| bpdl::spiking::run(&dev, &cfg)).map_err(to_pyerr)?;
+    let report = py
+        .detach(|| bpdl::spiking::run(&dev, &cfg))
+        .map_err(to_pyerr)?;
     crate::to_json(&report)
 }

@@ -115,11 +115,11 @@ pub fn train(
             });
             while !worker.is_finished() {
                 std::thread::sleep(Duration::from_millis(20));
-                if signal_error.is_none() {
-                    if let Err(e) = Python::attach(|py| py.check_signals()) {
-                        signal_error = Some(e);
-                        stop.store(true, Ordering::Relaxed);
-                    }
+                if signal_error.is_none()
+                    && let Err(e) = Python::attach(|py| py.check_signals())
+                {
+                    signal_error = Some(e);
+                    stop.store(true, Ordering::Relaxed);
                 }
             }
             worker.join()
@@ -138,6 +138,9 @@ pub fn train(
             config,
             run_dir: Some(out),
         }),
-        Err(e) => Err(observer.callback_error.take().unwrap_or_else(|| to_pyerr(e))),
+        Err(e) => Err(observer
+            .callback_error
+            .take()
+            .unwrap_or_else(|| to_pyerr(e))),
     }
 }
