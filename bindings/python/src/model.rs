@@ -47,13 +47,15 @@ fn inference_config(
 impl PyModel {
     /// Loads a run folder (its `checkpoint.safetensors`) or a checkpoint file.
     #[staticmethod]
-    fn load(path: PathBuf) -> PyResult<Self> {
+    fn load(py: Python<'_>, path: PathBuf) -> PyResult<Self> {
         let (file, run_dir) = if path.is_dir() {
             (path.join(checkpoint::FILE_NAME), Some(path))
         } else {
             (path.clone(), path.parent().map(PathBuf::from))
         };
-        let (model, config) = checkpoint::load_model(&file).map_err(to_pyerr)?;
+        let (model, config) = py
+            .detach(|| checkpoint::load_model(&file))
+            .map_err(to_pyerr)?;
         Ok(Self {
             model,
             config,

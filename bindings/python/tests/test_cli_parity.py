@@ -16,7 +16,7 @@ def test_python_and_cli_train_identical_weights_and_draw_identical_samples(tmp_p
     cli_run = tmp_path / "cli"
     run_cli("--threads", "2", "train", "--offline", "--config", str(cfg_file), "--out", str(cli_run),
             data_dir=data_dir)
-    py = bpdl.train(cfg, data.train, out=tmp_path / "py", validation=data.validation, threads=1)
+    py = bpdl.train(cfg, data, out=tmp_path / "py", threads=1)  # a Dataset: train + validation
     cli = bpdl.Model.load(cli_run)
     a, b = py.state_dict(), cli.state_dict()
     assert a.keys() == b.keys()

@@ -9,6 +9,7 @@ from typing import Any, Callable
 from . import _bpdl
 from ._arrays import as_matrix
 from .config import Config
+from .datasets import Dataset
 from .model import Model
 
 __all__ = ["train"]
@@ -33,7 +34,8 @@ def train(
 
     Args:
         config: the learner's configuration (``data.train_limit`` applies to ``x``).
-        x: training examples, shape ``(n, n_x)``.
+        x: training examples, shape ``(n, n_x)``, or a :class:`bpdl.datasets.Dataset`, whose
+            ``train`` and ``validation`` splits are then used (as ``bpdl train`` does).
         out: the run folder.
         validation: held-out examples for the per-epoch inference diagnostic (the first
             ``train.heldout_examples`` are used); the CLI uses MNIST's validation split.
@@ -56,6 +58,8 @@ def train(
     """
     if not isinstance(config, Config):
         raise TypeError(f"config must be a bpdl.Config, got {type(config).__name__}")
+    if isinstance(x, Dataset):
+        x, validation = x.train, (x.validation if validation is None else validation)
     x = as_matrix(x, "x")
     if validation is not None:
         validation = as_matrix(validation, "validation", x.shape[1])
