@@ -32,9 +32,21 @@ fn _bpdl(m: &Bound<'_, PyModule>) -> PyResult<()> {
     Ok(())
 }
 
-/// A device with `threads` worker threads (0 = one per core).
+/// A device with `threads` worker threads (0 = one per core). Devices are kept for the life of
+/// the process, one per thread count, so a short call does not start a thread pool (their idle
+/// threads sleep).
 fn device(threads: usize) -> PyResult<bpdl::Device> {
-    bpdl::Device::cpu(threads).map_err(errors::to_pyerr)
+    static DEVICES: std::sync::Mutex<Vec<(usize, bpdl::Device)>> =
+        std::sync::Mutex::new(Vec::new());
+    let mut devices = DEVICES
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner());
+    if let Some((_, d)) = devices.iter().find(|(t, _)| *t == threads) {
+        return Ok(d.clone());
+    }
+    let d = bpdl::Device::cpu(threads).map_err(errors::to_pyerr)?;
+    devices.push((threads, d.clone()));
+    Ok(d)
 }
 
 /// Serialises a library result for the Python layer.

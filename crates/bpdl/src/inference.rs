@@ -411,6 +411,11 @@ fn iterate(
             got: format!("{:?}", visible.dim()),
         });
     }
+    if params.steps == 0 {
+        // nothing to iterate (the encoders' codes): no packing, the start's caches stand
+        ws.rejections = 0;
+        return check_finite(dev, post, "after inference");
+    }
     let depth = model.depth();
     // the weights do not change during the call: pack them once for all iterations
     for (pair, (f, g)) in model.pairs.iter().zip(&mut ws.packed) {
