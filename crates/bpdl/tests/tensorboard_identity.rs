@@ -49,7 +49,7 @@ fn tensorboard_files_leave_training_bit_identical() {
     let mut names_b = b.names();
     names_b.sort();
     assert_eq!(names, names_b);
-    assert!(names.iter().any(|n| *n == "prior.mean"), "{names:?}");
+    assert!(names.contains(&"prior.mean"), "{names:?}");
     for name in names {
         let (x, y) = (a.tensor(name).unwrap(), b.tensor(name).unwrap());
         assert_eq!((x.dtype(), x.shape()), (y.dtype(), y.shape()), "{name}");

@@ -66,7 +66,7 @@ use ndarray::ArrayView2;
 
 use crate::backend::Device;
 use crate::backend::reductions::Histogram;
-use crate::config::{Config, PriorCovariance};
+use crate::config::Config;
 use crate::error::{Error, Result};
 use crate::model::GenerativeModel;
 use crate::train::EpochMetrics;
@@ -469,14 +469,15 @@ impl<'a> TrainingBoard<'a> {
         post: &crate::inference::Posterior,
         rng: &mut crate::rng::Rng,
     ) -> Result<Option<Image>> {
+        use crate::config::PriorCovariance;
         use crate::image_grid::{GridLayout, encode_png};
+        use crate::model::prior::PriorAccumulator;
         let side = model.input_size().isqrt();
         let Some(top) = post.h.last().filter(|_| side * side == model.input_size()) else {
             return Ok(None);
         };
         let (dev, config) = (self.dev, self.config);
-        let mut acc =
-            crate::model::prior::PriorAccumulator::new(model.top_size(), PriorCovariance::Diagonal);
+        let mut acc = PriorAccumulator::new(model.top_size(), PriorCovariance::Diagonal);
         acc.add(dev, top.view());
         let mut copy = model.clone();
         copy.top_prior = Some(acc.finish(f64::from(config.train.prior_variance_scale))?);
