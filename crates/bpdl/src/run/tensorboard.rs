@@ -385,8 +385,8 @@ pub struct TrainingBoard<'a> {
 }
 
 impl<'a> TrainingBoard<'a> {
-    /// Event files in `dir` for a run of `config`, with samples and histograms from the
-    /// `heldout` images (none when `None` or empty).
+    /// Event files in `dir` for a run of `config`, with samples and histograms from the first
+    /// [`PICTURE_EXAMPLES`] of the `heldout` images (none when `None` or empty).
     pub fn new(
         dir: &Path,
         dev: &'a Device,
