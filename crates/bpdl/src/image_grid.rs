@@ -77,6 +77,17 @@ pub fn render(images: ArrayView2<'_, f32>, layout: GridLayout) -> Result<(usize,
 
 /// Writes the grid as a PNG file, atomically.
 pub fn write_png(path: &Path, images: ArrayView2<'_, f32>, layout: GridLayout) -> Result<()> {
+    let (_, _, bytes) = encode_png(images, layout, path)?;
+    write_atomic(path, &bytes)
+}
+
+/// The grid as an 8-bit grayscale PNG in memory: (width, height, PNG bytes); `path` is the file
+/// the bytes are meant for, named in errors.
+pub fn encode_png(
+    images: ArrayView2<'_, f32>,
+    layout: GridLayout,
+    path: &Path,
+) -> Result<(usize, usize, Vec<u8>)> {
     let (width, height, pixels) = render(images, layout)?;
     let encode = || -> std::result::Result<Vec<u8>, png::EncodingError> {
         let mut out = Vec::new();
@@ -95,7 +106,7 @@ pub fn write_png(path: &Path, images: ArrayView2<'_, f32>, layout: GridLayout) -
         problem: format!("cannot encode PNG: {e}"),
         hint: "report this as a bug".into(),
     })?;
-    write_atomic(path, &bytes)
+    Ok((width, height, bytes))
 }
 
 #[cfg(test)]

@@ -416,6 +416,11 @@ pub struct TrainConfig {
     /// Validation images on which INFERENCE (the training settings) is run after every epoch and
     /// recorded with each term of `log p(x, h)` in `metrics.jsonl` (0 = none) [default: 1000].
     pub heldout_examples: usize,
+    /// Write TensorBoard event files into the run folder's `tb/` (every number of
+    /// `metrics.jsonl` per epoch and, from the held-out images, a GENERATE grid and histograms
+    /// of the inferred codes; [`crate::run::tensorboard`]); training is the same either way
+    /// [default: true].
+    pub tensorboard: bool,
 }
 
 /// Which conditionals the lateral top prior uses ([`crate::model::lateral`]).
@@ -489,6 +494,7 @@ impl Default for TrainConfig {
             prior_covariance: PriorCovariance::Diagonal,
             lateral_prior: LateralPriorConfig::default(),
             heldout_examples: 1000,
+            tensorboard: true,
         }
     }
 }

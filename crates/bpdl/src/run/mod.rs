@@ -2,7 +2,9 @@
 //! (`config.toml`), what produced it (`run.json`: bpdl version, git commit, seed, threads,
 //! command line) and its metrics as JSON lines (`metrics.jsonl`).
 //!
-//! [`train_in_dir`] trains into such a folder, continuing the checkpoint there if there is one.
+//! [`train_in_dir`] trains into such a folder, continuing the checkpoint there if there is one,
+//! and also writes TensorBoard event files into its `tb/` ([`tensorboard`]; `metrics.jsonl`
+//! stays the canonical record).
 //!
 //! Files are written atomically (a temporary file in the same folder, then a rename), so an
 //! interrupted run never leaves a half-written checkpoint or report behind, and nothing already
@@ -17,6 +19,7 @@ use serde::{Deserialize, Serialize};
 use crate::error::{Error, Result};
 use crate::train::EpochMetrics;
 
+pub mod tensorboard;
 mod train_in_dir;
 
 pub use train_in_dir::{RunObserver, TrainPlan, Trained, TrainingData, check_images, train_in_dir};
@@ -74,6 +77,8 @@ pub mod files {
     pub const INFO: &str = "run.json";
     /// One JSON object per line.
     pub const METRICS: &str = "metrics.jsonl";
+    /// The folder of TensorBoard event files ([`super::tensorboard`]).
+    pub const TENSORBOARD: &str = "tb";
 }
 
 impl RunDir {

@@ -2,13 +2,15 @@
 //! writes `config.toml` and `run.json`; a folder that already holds a checkpoint is continued
 //! from it, bit for bit, when its model, data, seed and optimizer are those of the config.
 //! Every epoch appends a line to `metrics.jsonl` and saves the checkpoint, so an interrupted run
-//! loses at most one epoch.
+//! loses at most one epoch, then appends its event to the TensorBoard files in `tb/`
+//! ([`super::tensorboard`], unless `train.tensorboard = false`).
 
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 use ndarray::{ArrayView2, s};
 
+use super::tensorboard::TrainingBoard;
 use super::{Provenance, RunDir, RunInfo, write_atomic};
 use crate::backend::Device;
 use crate::checkpoint;
@@ -204,15 +206,20 @@ pub fn train_in_dir(
         dataset: data.name.to_string(),
     });
     let started = Instant::now();
-    let mut saving = Saving {
-        run: run_dir,
-        config,
-        observer,
-    };
     let heldout = data
         .validation
         .filter(|_| config.train.heldout_examples > 0)
         .map(|v| head(v, config.train.heldout_examples));
+    let board = config.train.tensorboard.then(|| {
+        let tb = dir.join(super::files::TENSORBOARD);
+        TrainingBoard::new(&tb, dev, config, heldout)
+    });
+    let mut saving = Saving {
+        run: run_dir,
+        config,
+        observer,
+        board,
+    };
     train::train_with_heldout(dev, images, heldout, config, &mut state, &mut saving)?;
     Ok(Trained {
         state,
@@ -251,11 +258,13 @@ fn check_resumable(ckpt: &Path, config: &Config, saved: &Config) -> Result<()> {
     }
 }
 
-/// Writes metrics and checkpoints, then hands each event to the caller's observer.
+/// Writes metrics, checkpoints and TensorBoard events, then hands each event to the caller's
+/// observer.
 struct Saving<'a> {
     run: RunDir,
     config: &'a Config,
     observer: &'a mut dyn RunObserver,
+    board: Option<TrainingBoard<'a>>,
 }
 
 impl Saving<'_> {
@@ -282,7 +291,13 @@ impl TrainObserver for Saving<'_> {
     fn epoch_done(&mut self, metrics: &EpochMetrics, state: &TrainState) -> Result<()> {
         self.run.log(metrics)?;
         self.save(state)?;
-        self.observer.epoch_done(metrics, self.config)
+        // after the canonical record and the checkpoint, so a failure here loses nothing saved
+        let board = match &mut self.board {
+            Some(b) => b.epoch_done(metrics, &state.model),
+            None => Ok(()),
+        };
+        self.observer.epoch_done(metrics, self.config)?;
+        board
     }
 
     fn prior_fitted(&mut self, state: &TrainState) -> Result<()> {
