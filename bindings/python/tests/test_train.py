@@ -27,6 +27,7 @@ def test_train_writes_a_run_folder_and_returns_the_model(tmp_path, data, config)
     assert seen[0]["heldout"]["examples"] == 100
     for f in ["config.toml", "run.json", "checkpoint.safetensors"]:
         assert (tmp_path / "r" / f).is_file(), f
+    assert list((tmp_path / "r" / "tb").glob("events.out.tfevents.*")), "TensorBoard files" 
     info = json.loads((tmp_path / "r" / "run.json").read_text())
     assert info["command"].startswith("python: bpdl.train")
     assert info["git_commit"] == bpdl.__commit__
