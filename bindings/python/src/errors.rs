@@ -9,13 +9,15 @@
 //! | `Shape` | `ValueError` |
 //! | `NonFinite` | `bpdl.DivergedError(FloatingPointError)` |
 //! | `Checkpoint` | `bpdl.CheckpointError(OSError)` |
+//! | `RunLocked` | `bpdl.RunLockedError(OSError)` (another process trains in the folder) |
+//! | `RunExists` | `FileExistsError` (a fresh run into a folder that holds one) |
 //! | `EvalClassifier` | `RuntimeError` |
 //! | `Interrupted` | `KeyboardInterrupt` (the caller normally re-raises what interrupted it) |
 
 use bpdl::Error;
 use pyo3::exceptions::{
-    PyFileNotFoundError, PyKeyboardInterrupt, PyOSError, PyPermissionError, PyRuntimeError,
-    PyValueError,
+    PyFileExistsError, PyFileNotFoundError, PyKeyboardInterrupt, PyOSError, PyPermissionError,
+    PyRuntimeError, PyValueError,
 };
 use pyo3::prelude::*;
 
@@ -48,6 +50,8 @@ fn convert(py: Python<'_>, e: Error) -> PyErr {
         Error::Checkpoint { path, .. } => {
             bpdl_error(py, "CheckpointError", msg, Some(path_of(path)))
         }
+        Error::RunLocked { dir, .. } => bpdl_error(py, "RunLockedError", msg, Some(path_of(dir))),
+        Error::RunExists { dir, .. } => PyFileExistsError::new_err((17, msg, path_of(dir))),
         Error::EvalClassifier { .. } => PyRuntimeError::new_err(msg),
         Error::Interrupted(_) => PyKeyboardInterrupt::new_err(msg),
         // a variant added to the library later: still an error, never a panic

@@ -10,11 +10,11 @@ use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
-use bpdl::run::{Provenance, RunObserver, TrainingData};
+use bpdl::run::{Existing, Provenance, RunObserver, TrainingData};
 use bpdl::train::EpochMetrics;
-use bpdl::{Config, Error, checkpoint};
+use bpdl::{Config, Error};
 use numpy::PyReadonlyArray2;
-use pyo3::exceptions::{PyFileExistsError, PyRuntimeError};
+use pyo3::exceptions::PyRuntimeError;
 use pyo3::prelude::*;
 
 use crate::config::PyConfig;
@@ -82,12 +82,6 @@ pub fn train(
     resume: bool,
     command: String,
 ) -> PyResult<PyModel> {
-    if !resume && out.join(checkpoint::FILE_NAME).exists() {
-        return Err(PyFileExistsError::new_err(format!(
-            "{} already holds a trained run; continue it with resume=True or choose another out",
-            out.display()
-        )));
-    }
     let config = config.inner.clone();
     let dev = crate::device(threads)?;
     let validation = validation.as_ref().map(|v| v.as_array());
@@ -111,7 +105,13 @@ pub fn train(
     let outcome = py.detach(|| {
         std::thread::scope(|s| {
             let worker = s.spawn(|| {
-                bpdl::run::train_in_dir(&dev, &config, &data, &out, &provenance, &mut observer)
+                let existing = if resume {
+                    Existing::Continue
+                } else {
+                    Existing::Refuse
+                };
+                let (dir, obs) = (&out, &mut observer);
+                bpdl::run::train_in_dir(&dev, &config, &data, dir, &provenance, existing, obs)
             });
             while !worker.is_finished() {
                 std::thread::sleep(Duration::from_millis(20));

@@ -76,3 +76,41 @@ def test_permission_error(tmp_path):
     os.chmod(run / "checkpoint.safetensors", 0)
     with pytest.raises(PermissionError):
         bpdl.Model.load(run)
+
+
+def test_a_second_training_in_one_folder_is_refused_naming_the_first(tmp_path, data):
+    import threading
+
+    from conftest import tiny_config
+
+    out = tmp_path / "run"
+    first_started, release = threading.Event(), threading.Event()
+    result = {}
+
+    def first():
+        def wait(m):
+            first_started.set()
+            if not release.wait(60):
+                raise TimeoutError
+            raise StopIteration("done")
+
+        try:
+            bpdl.train(tiny_config(**{"train.epochs": 100}), data.train, out=out, on_epoch=wait)
+        except StopIteration as e:
+            result["first"] = e
+
+    t = threading.Thread(target=first)
+    t.start()
+    assert first_started.wait(60)
+    try:
+        with pytest.raises(bpdl.RunLockedError) as e:
+            bpdl.train(tiny_config(), data.train, out=out, resume=True)
+        assert f"PID {os.getpid()}" in str(e.value) and "python: bpdl.train" in str(e.value)
+        assert isinstance(e.value, OSError)
+        assert roundtrip(e.value).filename == str(out)
+    finally:
+        release.set()
+        t.join()
+    assert "first" in result
+    # the first has exited: the folder is free again
+    bpdl.train(tiny_config(), data.train, out=out, resume=True)

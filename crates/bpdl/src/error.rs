@@ -138,6 +138,28 @@ pub enum Error {
     Interrupted(String),
 
     // === Checkpoints and run folders ===
+    /// Another process is training in the run folder (it holds `RUN/.lock`).
+    #[error(
+        "{dir}: another bpdl process is training in this run folder: {holder}; wait for it to \
+         finish or stop it (a lock held by a process that has exited is released by the system)"
+    )]
+    RunLocked {
+        /// The run folder.
+        dir: PathBuf,
+        /// The process holding it, in words.
+        holder: String,
+    },
+    /// A fresh run was asked for in a folder that already holds a trained run.
+    #[error(
+        "{dir} already holds a trained run ({file}); continue it (`bpdl train --resume {dir}`, \
+         or `resume=True` in Python) or choose another output folder"
+    )]
+    RunExists {
+        /// The run folder.
+        dir: PathBuf,
+        /// Its checkpoint file name.
+        file: &'static str,
+    },
     /// A checkpoint or samples file could not be decoded.
     #[error("{path}: {problem}; {hint}")]
     Checkpoint {

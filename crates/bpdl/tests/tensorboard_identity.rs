@@ -27,7 +27,16 @@ fn train(tensorboard: bool, dir: &std::path::Path) {
         command: "test".into(),
     };
     let dev = Device::cpu(2).unwrap();
-    train_in_dir(&dev, &c, &data, dir, &provenance, &mut ()).unwrap();
+    train_in_dir(
+        &dev,
+        &c,
+        &data,
+        dir,
+        &provenance,
+        bpdl::run::Existing::Continue,
+        &mut (),
+    )
+    .unwrap();
 }
 
 #[test]

@@ -18,7 +18,14 @@ The run folders are the CLI's: ``bpdl sample --run runs/a`` works on them.
 
 from . import _bpdl, datasets, errors, stdp
 from .config import Config
-from .errors import CheckpointError, ConfigError, DataError, DivergedError, Error
+from .errors import (
+    CheckpointError,
+    ConfigError,
+    DataError,
+    DivergedError,
+    Error,
+    RunLockedError,
+)
 from .evaluation import ParzenScore, parzen_ll
 from .model import InferenceCurve, Model, sample
 from .training import train
@@ -36,6 +43,7 @@ __all__ = [
     "InferenceCurve",
     "Model",
     "ParzenScore",
+    "RunLockedError",
     "datasets",
     "errors",
     "parzen_ll",

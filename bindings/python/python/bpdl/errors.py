@@ -13,16 +13,26 @@ exception              built-in base         raised for
 ``DivergedError``      ``FloatingPointError`` a NaN or infinity during training or inference
 ``CheckpointError``    ``OSError``           a checkpoint or samples file that cannot be
                                              decoded (``.filename``)
+``RunLockedError``     ``OSError``           another process is training in the run folder
+                                             (``.filename``: the folder)
 =====================  ====================  ==============================================
 
-A file that does not exist or cannot be opened raises ``FileNotFoundError``,
+A fresh run into a folder that already holds one raises ``FileExistsError``. A file that does
+not exist or cannot be opened raises ``FileNotFoundError``,
 ``PermissionError`` or another ``OSError``; an array of the wrong shape a ``ValueError`` that
 says the expected shape.
 """
 
 from __future__ import annotations
 
-__all__ = ["Error", "ConfigError", "DataError", "DivergedError", "CheckpointError"]
+__all__ = [
+    "Error",
+    "ConfigError",
+    "DataError",
+    "DivergedError",
+    "CheckpointError",
+    "RunLockedError",
+]
 
 
 class Error(Exception):
@@ -69,4 +79,18 @@ class CheckpointError(Error, OSError):
         return str(self.args[0]) if self.args else ""
 
     def __reduce__(self):  # OSError's own reduce would rebuild it from (errno, strerror)
+        return (type(self), (str(self), self.filename))
+
+
+class RunLockedError(Error, OSError):
+    """Another process is training in the run folder (``filename``); the message names it."""
+
+    def __init__(self, message: str, path: str | None = None) -> None:
+        super().__init__(message)
+        self.filename = path
+
+    def __str__(self) -> str:
+        return str(self.args[0]) if self.args else ""
+
+    def __reduce__(self):
         return (type(self), (str(self), self.filename))

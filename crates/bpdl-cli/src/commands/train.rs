@@ -4,9 +4,9 @@
 
 use std::path::PathBuf;
 
-use anyhow::{Context, Result, bail};
+use anyhow::{Context, Result};
 use bpdl::reproduce::{Evaluation, ReproduceObserver};
-use bpdl::run::{RunObserver, TrainPlan};
+use bpdl::run::{Existing, RunObserver, TrainPlan};
 use bpdl::train::EpochMetrics;
 use bpdl::{Config, Device, checkpoint};
 use indicatif::ProgressBar;
@@ -25,25 +25,24 @@ pub struct TrainArgs {
 
 pub fn run(global: &Global, args: &TrainArgs) -> Result<()> {
     let dev = Device::cpu(global.threads)?;
-    let (config, out): (Config, _) = match &args.resume {
+    let (config, out, existing): (Config, _, _) = match &args.resume {
         Some(dir) => {
-            let (_, saved) = checkpoint::load(&dir.join(checkpoint::FILE_NAME))?;
+            let (saved, has_checkpoint) = bpdl::run::saved_config(dir)?;
+            if !has_checkpoint {
+                eprintln!(
+                    "{} has no checkpoint yet (stopped during its first epoch): starting it \
+                     again from its config.toml",
+                    dir.display()
+                );
+            }
             let overrides = args.config.overrides(global);
-            (bpdl::config::resolve_on(&saved, &overrides)?, dir.clone())
+            let config = bpdl::config::resolve_on(&saved, &overrides)?;
+            (config, dir.clone(), Existing::Continue)
         }
         None => {
             let config = args.config.resolve(global, &[], &[])?;
             let default = format!("runs/train-{}", bpdl::run::timestamp());
-            let out = common::out_dir(global, &default);
-            if out.join(checkpoint::FILE_NAME).exists() {
-                bail!(
-                    "{} already holds a trained run; continue it with --resume {} or choose \
-                     another --out",
-                    out.display(),
-                    out.display()
-                );
-            }
-            (config, out)
+            (config, common::out_dir(global, &default), Existing::Refuse)
         }
     };
     let data = common::load_dataset(global, config.data.dataset)?;
@@ -53,6 +52,7 @@ pub fn run(global: &Global, args: &TrainArgs) -> Result<()> {
         &bpdl::run::TrainingData::from_dataset(&data),
         &out,
         &common::provenance(),
+        existing,
         &mut Progress::default(),
     )
     .with_context(|| format!("training in {}", out.display()))?;

@@ -109,6 +109,7 @@ pub fn reproduce(
                     &run::TrainingData::from_dataset(data),
                     &dir,
                     &plan.provenance,
+                    run::Existing::Continue,
                     &mut *observer,
                 )?;
                 let seconds = if trained.seconds > 0.0 {

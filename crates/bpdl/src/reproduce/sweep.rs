@@ -183,6 +183,7 @@ pub fn sweep(
             &crate::run::TrainingData::from_dataset(data),
             &dir,
             plan.provenance,
+            crate::run::Existing::Continue,
             observer,
         ) {
             Err(e) => line.error = Some(e.to_string()),

@@ -19,10 +19,14 @@ use serde::{Deserialize, Serialize};
 use crate::error::{Error, Result};
 use crate::train::EpochMetrics;
 
+pub mod lock;
 pub mod tensorboard;
 mod train_in_dir;
 
-pub use train_in_dir::{RunObserver, TrainPlan, Trained, TrainingData, check_images, train_in_dir};
+pub use train_in_dir::{
+    Existing, RunObserver, TrainPlan, Trained, TrainingData, check_images, saved_config,
+    train_in_dir,
+};
 
 /// What produced a run: filled in by the binary (the library cannot know its own git commit).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -240,7 +244,18 @@ pub fn machine() -> String {
 
 /// The current UTC time as `YYYYmmdd-HHMMSS` (for default output folder names).
 pub fn timestamp() -> String {
-    let secs = unix_now();
+    let (y, m, d, h, min, s) = civil(unix_now());
+    format!("{y:04}{m:02}{d:02}-{h:02}{min:02}{s:02}")
+}
+
+/// `secs` since the Unix epoch as `YYYY-mm-dd HH:MM:SS UTC`.
+pub fn utc_time(secs: u64) -> String {
+    let (y, m, d, h, min, s) = civil(secs);
+    format!("{y:04}-{m:02}-{d:02} {h:02}:{min:02}:{s:02} UTC")
+}
+
+/// (year, month, day, hour, minute, second) in UTC of `secs` since the Unix epoch.
+fn civil(secs: u64) -> (i64, i64, i64, u64, u64, u64) {
     let (days, rem) = (secs / 86_400, secs % 86_400);
     // civil-from-days (H. Hinnant's algorithm)
     let z = days as i64 + 719_468;
@@ -252,8 +267,17 @@ pub fn timestamp() -> String {
     let d = doy - (153 * mp + 2) / 5 + 1;
     let m = if mp < 10 { mp + 3 } else { mp - 9 };
     let y = yoe + era * 400 + i64::from(m <= 2);
-    let (h, min, s) = (rem / 3600, rem % 3600 / 60, rem % 60);
-    format!("{y:04}{m:02}{d:02}-{h:02}{min:02}{s:02}")
+    (y, m, d, rem / 3600, rem % 3600 / 60, rem % 60)
+}
+
+/// This machine's host name (`/proc/sys/kernel/hostname`, else `$HOSTNAME`, else `unknown`).
+pub fn machine_host() -> String {
+    std::fs::read_to_string("/proc/sys/kernel/hostname")
+        .ok()
+        .or_else(|| std::env::var("HOSTNAME").ok())
+        .map(|h| h.trim().to_string())
+        .filter(|h| !h.is_empty())
+        .unwrap_or_else(|| "unknown".into())
 }
 
 /// Seconds since the Unix epoch (for metadata).

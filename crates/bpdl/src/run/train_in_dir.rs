@@ -151,6 +151,15 @@ pub trait RunObserver: Send {
 
 impl RunObserver for () {}
 
+/// What [`train_in_dir`] does with a folder that already holds a checkpoint.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Existing {
+    /// Refuse with [`Error::RunExists`] (a fresh run: `bpdl train --out DIR`).
+    Refuse,
+    /// Continue it (`--resume`, `resume=True`, the reproduction and the sweep).
+    Continue,
+}
+
 /// The outcome of [`train_in_dir`].
 #[derive(Debug, Clone)]
 pub struct Trained {
@@ -165,18 +174,35 @@ pub struct Trained {
 /// starts afresh otherwise, recording `provenance` in `run.json`. The first
 /// `data.train_limit` training images are used (all when 0), and the first
 /// `train.heldout_examples` validation images for the per-epoch held-out inference.
+///
+/// The folder is locked for the whole call ([`super::lock::RunLock`]): a second process that
+/// trains into it is refused at once with [`Error::RunLocked`] naming this one.
 pub fn train_in_dir(
     dev: &Device,
     config: &Config,
     data: &TrainingData<'_>,
     dir: &Path,
     provenance: &Provenance,
+    existing: Existing,
     observer: &mut dyn RunObserver,
 ) -> Result<Trained> {
     let images = head(data.train, config.data.train_limit);
+    std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, "creating the run folder", e))?;
+    let _lock = super::lock::RunLock::acquire(dir, &provenance.command)?;
     let ckpt = dir.join(checkpoint::FILE_NAME);
-    let (mut state, run_dir, resumed) = if ckpt.exists() {
-        let (state, saved) = checkpoint::load(&ckpt)?;
+    if existing == Existing::Refuse && ckpt.exists() {
+        return Err(Error::RunExists {
+            dir: dir.to_path_buf(),
+            file: checkpoint::FILE_NAME,
+        });
+    }
+    let loaded = if ckpt.exists() {
+        Some(checkpoint::load(&ckpt)?)
+    } else {
+        None
+    };
+    keep_metrics_up_to(dir, loaded.as_ref().map_or(0, |(s, _)| s.epochs_done))?;
+    let (mut state, run_dir, resumed) = if let Some((state, saved)) = loaded {
         check_resumable(&ckpt, config, &saved)?;
         write_atomic(
             &dir.join(super::files::CONFIG),
@@ -225,6 +251,61 @@ pub fn train_in_dir(
         state,
         seconds: started.elapsed().as_secs_f64(),
     })
+}
+
+/// The configuration to continue the run in `dir` with: the checkpoint's when there is one;
+/// else, for a run stopped before its first checkpoint, its `config.toml` (the run then
+/// starts afresh from it). The flag says whether a checkpoint was found.
+pub fn saved_config(dir: &Path) -> Result<(Config, bool)> {
+    let ckpt = dir.join(checkpoint::FILE_NAME);
+    if ckpt.exists() {
+        return Ok((checkpoint::load(&ckpt)?.1, true));
+    }
+    let file = dir.join(super::files::CONFIG);
+    if !file.exists() {
+        return Err(Error::DataMissing(format!(
+            "{}: no run to resume here (neither {} nor {}); start one with `bpdl train --out {}`",
+            dir.display(),
+            checkpoint::FILE_NAME,
+            super::files::CONFIG,
+            dir.display()
+        )));
+    }
+    let text = std::fs::read_to_string(&file).map_err(|e| Error::io(&file, "reading", e))?;
+    let config: Config = config::from_toml_str(&text).map_err(|e| match e {
+        Error::Config { key, message } => Error::BadFile {
+            path: file.clone(),
+            problem: format!("config key `{key}`: {message}"),
+            hint: "the run folder is damaged; start the run again".into(),
+        },
+        other => other,
+    })?;
+    Ok((config, false))
+}
+
+/// Drops the records of `metrics.jsonl` past epoch `done` (and a line torn by a kill), so a run
+/// continued from its checkpoint does not log an epoch twice. Rewrites the file atomically,
+/// and only when something is dropped.
+fn keep_metrics_up_to(dir: &Path, done: usize) -> Result<()> {
+    let p = dir.join(super::files::METRICS);
+    let text = match std::fs::read_to_string(&p) {
+        Ok(t) => t,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()),
+        Err(e) => return Err(Error::io(&p, "reading", e)),
+    };
+    let epoch_of = |line: &str| {
+        serde_json::from_str::<serde_json::Value>(line)
+            .ok()
+            .and_then(|v| v.get("epoch")?.as_u64())
+    };
+    let kept: String = text
+        .split_inclusive('\n')
+        .filter(|l| l.ends_with('\n') && epoch_of(l).is_some_and(|e| e as usize <= done))
+        .collect();
+    if kept.len() != text.len() {
+        write_atomic(&p, kept.as_bytes())?;
+    }
+    Ok(())
 }
 
 /// The first `n` rows of `m` (all when `n` is 0 or larger).

@@ -6,7 +6,7 @@
 use super::*;
 use crate::backend::Matrix;
 use crate::config::{CorruptionConfig, LayerConfig};
-use crate::run::{Provenance, TrainingData, read_metrics, train_in_dir};
+use crate::run::{Existing, Provenance, TrainingData, read_metrics, train_in_dir};
 use crate::{Activation, checkpoint};
 
 /// One decoded protobuf field.
@@ -398,7 +398,16 @@ fn training_writes_what_metrics_jsonl_holds_and_a_resumed_run_goes_on_in_a_new_f
     let run = tempfile::tempdir().unwrap();
     let tb = run.path().join("tb");
     let c = small_config(2);
-    train_in_dir(&dev, &c, &data, run.path(), &provenance(), &mut ()).unwrap();
+    train_in_dir(
+        &dev,
+        &c,
+        &data,
+        run.path(),
+        &provenance(),
+        Existing::Continue,
+        &mut (),
+    )
+    .unwrap();
     let files = event_files(&tb);
     assert_eq!(files.len(), 1, "{files:?}");
     let events = read_events(&files[0]);
@@ -452,6 +461,7 @@ fn training_writes_what_metrics_jsonl_holds_and_a_resumed_run_goes_on_in_a_new_f
         &data,
         run.path(),
         &provenance(),
+        Existing::Continue,
         &mut (),
     )
     .unwrap();
@@ -474,11 +484,29 @@ fn the_switch_and_missing_heldout_images_are_respected() {
     let mut c = small_config(1);
     c.train.tensorboard = false;
     let off = tempfile::tempdir().unwrap();
-    train_in_dir(&dev, &c, &data, off.path(), &provenance(), &mut ()).unwrap();
+    train_in_dir(
+        &dev,
+        &c,
+        &data,
+        off.path(),
+        &provenance(),
+        Existing::Continue,
+        &mut (),
+    )
+    .unwrap();
     assert!(!off.path().join("tb").exists());
     c.train.tensorboard = true;
     let on = tempfile::tempdir().unwrap();
-    train_in_dir(&dev, &c, &data, on.path(), &provenance(), &mut ()).unwrap();
+    train_in_dir(
+        &dev,
+        &c,
+        &data,
+        on.path(),
+        &provenance(),
+        Existing::Continue,
+        &mut (),
+    )
+    .unwrap();
     let files = event_files(&on.path().join("tb"));
     let events = read_events(&files[0]);
     let tags: Vec<&str> = events[2].values.iter().map(|(t, _)| t.as_str()).collect();
@@ -506,6 +534,7 @@ fn an_unwritable_tb_folder_is_named_and_loses_nothing_saved() {
         &data,
         run.path(),
         &provenance(),
+        Existing::Continue,
         &mut (),
     )
     .unwrap_err();
