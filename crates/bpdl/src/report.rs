@@ -3,8 +3,9 @@
 //! inlined as SVG, a table of contents linking to heading anchors).
 //!
 //! Text in paragraphs, list items, table cells, captions and headings is Markdown: in HTML its
-//! inline code, emphasis, bold and links are rendered (by `pulldown-cmark`, CommonMark), and
-//! everything else is escaped, raw HTML included. Text that would parse as more than one
+//! inline code, emphasis, bold and links are rendered by `pulldown-cmark` (a maintained
+//! CommonMark parser, so nesting and escaping follow the spec), and everything else is escaped,
+//! raw HTML included. Text that would parse as more than one
 //! paragraph of inline Markdown (a list marker, a heading mark) is shown literally.
 //!
 //! Heading anchors follow GitHub's rule (lower case; letters, digits, `_`, `-` and spaces kept;
@@ -25,7 +26,7 @@ use crate::run::write_atomic;
 pub enum Block {
     /// A heading of level 1–3 (inline Markdown).
     Heading(u8, String),
-    /// A paragraph of inline Markdown (`code`, **bold**, *emphasis*, [links](target)).
+    /// A paragraph of inline Markdown (`` `code` ``, `**bold**`, `*emphasis*`, `[link](target)`).
     Paragraph(String),
     /// A bulleted list; each item is inline Markdown.
     List(Vec<String>),
@@ -257,7 +258,7 @@ impl Report {
              td,th{{border:1px solid #bbb;padding:.25em .6em;text-align:left}}\
              th{{background:#f0f0f0}}img,svg{{max-width:100%;height:auto}}figure{{margin:1em 0}}\
              figcaption{{font-style:italic}}code{{background:#f3f3f3;padding:0 .2em}}\
-             pre{{background:#f6f6f6;padding:.8em;overflow:auto}}\
+             pre{{background:#f6f6f6;padding:.8em;overflow:auto;white-space:pre-wrap;overflow-wrap:anywhere}}\
              a.anchor{{color:#bbb;text-decoration:none;font-weight:normal;font-size:.8em}}\
              nav.toc{{background:#fafafa;border:1px solid #ddd;padding:.5em 1em;display:inline-block}}\
              nav.toc ul{{margin:.3em 0;padding-left:1.2em}}li.toc3{{margin-left:1.2em}}</style></head>\n\

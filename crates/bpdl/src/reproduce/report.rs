@@ -371,32 +371,6 @@ fn reproduce_section(rep: &mut Report, r: &Results) {
     )));
     rep.push(Block::Code("sh".into(), prov.command.clone()));
     let mut items = Vec::new();
-    match &r.data {
-        Some(d) => {
-            let files = d
-                .files
-                .iter()
-                .map(|f| {
-                    format!(
-                        "`{}` `{}`{}",
-                        f.name,
-                        f.md5,
-                        if f.official {
-                            ""
-                        } else {
-                            " (not the official MD5)"
-                        }
-                    )
-                })
-                .collect::<Vec<_>>()
-                .join(", ");
-            items.push(format!(
-                "data: {} from `{}`, MD5s {files}",
-                d.dataset, d.dir
-            ));
-        }
-        None => items.push("data: the MD5s were not recorded".into()),
-    }
     items.push(format!(
         "this reproduction: {}, {}, {}",
         link(RESULTS_FILE, RESULTS_FILE),
@@ -413,6 +387,32 @@ fn reproduce_section(rep: &mut Report, r: &Results) {
         ));
     }
     rep.push(Block::List(items));
+    match &r.data {
+        Some(d) => {
+            rep.push(Block::Paragraph(format!(
+                "The data: {} from `{}`.",
+                d.dataset, d.dir
+            )));
+            rep.push(Block::Table(
+                vec!["file".into(), "MD5".into(), "the official release's".into()],
+                d.files
+                    .iter()
+                    .map(|f| {
+                        vec![
+                            format!("`{}`", f.name),
+                            format!("`{}`", f.md5),
+                            if f.official { "yes" } else { "**no**" }.into(),
+                        ]
+                    })
+                    .collect(),
+            ));
+        }
+        None => {
+            rep.push(Block::Paragraph(
+                "The data files' MD5s were not recorded.".into(),
+            ));
+        }
+    }
 }
 
 /// "mean ± sd" across seeds (just the mean for one seed).

@@ -400,17 +400,17 @@ fn the_reproduce_block_gives_the_command_the_commit_the_md5s_and_links() {
         block.contains("```sh\nbpdl reproduce --seeds 1\n```"),
         "{block}"
     );
-    for f in crate::data::Dataset::Mnist.files().iter().take(3) {
-        assert!(
-            block.contains(&format!("`{}` `{}`", f.name, f.md5)),
-            "{block}"
-        );
-    }
-    // a file whose MD5 is not the official one says so
     assert!(
-        block.contains(&format!("`{}` (not the official MD5)", "0".repeat(32))),
+        block.contains("The data: mnist from `data/mnist`."),
         "{block}"
     );
+    for f in crate::data::Dataset::Mnist.files().iter().take(3) {
+        let row = format!("| `{}` | `{}` | yes |", f.name, f.md5);
+        assert!(block.contains(&row), "{row}: {block}");
+    }
+    // a file whose MD5 is not the official one says so
+    let row = format!("| `{}` | **no** |", "0".repeat(32));
+    assert!(block.contains(&row), "{row}: {block}");
     for link in [
         "[results.json](results.json)",
         "[config.toml](config.toml)",
@@ -422,7 +422,7 @@ fn the_reproduce_block_gives_the_command_the_commit_the_md5s_and_links() {
     }
     // without recorded MD5s the block says so rather than leaving them out silently
     r.data = None;
-    assert!(report(&r).markdown().contains("the MD5s were not recorded"));
+    assert!(report(&r).markdown().contains("MD5s were not recorded"));
     // a run folder outside the reproduction, with a space: still one link
     r.training[0].link = "/runs/my run".into();
     assert!(
