@@ -42,7 +42,9 @@
 //! ## Features
 //!
 //! - `report` (default): figures, image grids and the Markdown/HTML report (plotters, png,
-//!   base64). Without it the library computes and writes every number but draws nothing.
+//!   base64, and pulldown-cmark: a CommonMark parser renders the report's inline Markdown in
+//!   HTML, where hand-written parsing would get nesting and escaping wrong). Without it the
+//!   library computes and writes every number but draws nothing.
 //! - `testing`: the benchmark and test workload `testing::Workload`.
 //! - `bench`: the measurement behind `bpdl bench` (implies `testing`).
 

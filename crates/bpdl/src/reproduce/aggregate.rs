@@ -8,6 +8,7 @@ use serde::{Deserialize, Serialize};
 use super::evaluate::{Evaluation, InferenceSummary, PriorKind, PriorScores, SamplerScore};
 use super::paper::PaperNumbers;
 use crate::config::Config;
+use crate::data::{Dataset, Mnist, mnist};
 use crate::error::{Error, Result};
 use crate::eval::classifier::ClassifierInfo;
 use crate::eval::quality::QualityScore;
@@ -15,6 +16,7 @@ use crate::run::Provenance;
 use crate::spiking::StdpReport;
 use crate::spiking::delta_rule::DeltaRuleReport;
 use crate::stats;
+use crate::train::EpochMetrics;
 
 /// The version of the `results.json` layout.
 pub const SCHEMA_VERSION: u32 = 2;
@@ -263,6 +265,92 @@ pub struct Timings {
     pub total_seconds: f64,
 }
 
+/// One seed's training, read from its run folder's `metrics.jsonl` (what the report plots and
+/// links).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TrainingSummary {
+    /// The seed.
+    pub seed: u64,
+    /// The run folder as the report links it: relative to the reproduction folder when it lies
+    /// inside it, else absolute.
+    pub link: String,
+    /// Epochs recorded.
+    pub epochs: usize,
+    /// Whether the epochs recorded the held-out inference curve.
+    pub heldout: bool,
+    /// Mean log p(x, h) of the last epoch's minibatches at the feed-forward start of inference.
+    pub last_log_pxh_before: Option<f64>,
+    /// The same after inference.
+    pub last_log_pxh_after: Option<f64>,
+}
+
+impl TrainingSummary {
+    /// The summary of seed `seed`'s epoch records, its run folder linked as `link`.
+    pub fn of(seed: u64, link: String, metrics: &[EpochMetrics]) -> Self {
+        let last = metrics.last();
+        Self {
+            seed,
+            link,
+            epochs: metrics.len(),
+            heldout: metrics.iter().any(|m| m.heldout.is_some()),
+            last_log_pxh_before: last.map(|m| m.log_pxh_before),
+            last_log_pxh_after: last.map(|m| m.log_pxh_after),
+        }
+    }
+}
+
+/// One of the dataset's four files.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DataFile {
+    /// Its file name (the official `.gz` name, or the same without `.gz` when gunzipped).
+    pub name: String,
+    /// Its MD5, lowercase hex.
+    pub md5: String,
+    /// Whether that is the official release's MD5 (a repackaged copy may differ in its gzip
+    /// headers only).
+    pub official: bool,
+}
+
+/// The data a reproduction read: the dataset, its folder and each file's MD5.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DataFiles {
+    /// The dataset.
+    pub dataset: Dataset,
+    /// The folder it was read from.
+    pub dir: String,
+    /// Train images, train labels, test images, test labels.
+    pub files: Vec<DataFile>,
+}
+
+impl DataFiles {
+    /// The files of a loaded dataset, with their MD5s.
+    pub fn of(data: &Mnist) -> Result<Self> {
+        let paths = mnist::find_files(data.dataset, &data.dir)?;
+        let files = data
+            .dataset
+            .files()
+            .iter()
+            .zip(paths.iter())
+            .map(|(official, path)| {
+                let md5 = mnist::md5_file(path)?;
+                let name = path.file_name().map_or(official.name.to_string(), |n| {
+                    n.to_string_lossy().into_owned()
+                });
+                Ok(DataFile {
+                    name,
+                    official: md5 == official.md5,
+                    md5,
+                })
+            })
+            .collect::<Result<Vec<_>>>()?;
+        Ok(Self {
+            dataset: data.dataset,
+            dir: data.dir.display().to_string(),
+            files,
+        })
+    }
+}
+
 /// One seed's model and what it measured.
 #[derive(Debug, Clone, PartialEq)]
 pub struct SeedResult {
@@ -276,6 +364,8 @@ pub struct SeedResult {
     pub evaluation_seconds: f64,
     /// The evaluation.
     pub evaluation: Evaluation,
+    /// Its training, from the run folder's metrics.
+    pub training: TrainingSummary,
 }
 
 /// What a reproduction was run with, beside the per-seed results.
@@ -297,6 +387,10 @@ pub struct RunContext {
     pub threads: usize,
     /// What produced it.
     pub provenance: Provenance,
+    /// The data files read, with their MD5s (`None` where they could not be read back).
+    pub data: Option<DataFiles>,
+    /// When the reproduction finished, UTC, as `YYYYmmdd-HHMMSS`.
+    pub finished_utc: Option<String>,
 }
 
 /// `results.json`.
@@ -343,6 +437,15 @@ pub struct Results {
     pub config: Config,
     /// Every seed's evaluation.
     pub per_seed: Vec<Evaluation>,
+    /// Every seed's training, in seed order (empty in files written before it was recorded).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub training: Vec<TrainingSummary>,
+    /// The data files read, with their MD5s.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub data: Option<DataFiles>,
+    /// When the reproduction finished, UTC, as `YYYYmmdd-HHMMSS`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub finished_utc: Option<String>,
 }
 
 /// Combines the seeds' evaluations; an error when there are none.
@@ -455,6 +558,9 @@ pub fn aggregate(seeds: Vec<SeedResult>, ctx: RunContext) -> Result<Results> {
         provenance: ctx.provenance,
         config,
         per_seed: evals,
+        training: seeds.iter().map(|s| s.training.clone()).collect(),
+        data: ctx.data,
+        finished_utc: ctx.finished_utc,
     })
 }
 
@@ -594,6 +700,14 @@ mod tests {
                     },
                 },
             },
+            training: TrainingSummary {
+                seed,
+                link: format!("train-seed{seed}"),
+                epochs: 2,
+                heldout: false,
+                last_log_pxh_before: Some(-20.0),
+                last_log_pxh_after: Some(-21.0),
+            },
         }
     }
 
@@ -626,6 +740,8 @@ mod tests {
                 git_commit: "x".into(),
                 command: "c".into(),
             },
+            data: None,
+            finished_utc: Some("20260101-000000".into()),
         }
     }
 
@@ -653,9 +769,65 @@ mod tests {
         assert!((r.inpainting.mse_last - 0.15).abs() < 1e-12);
         assert_eq!(r.timings.stdp_seconds, 7.0);
         assert_eq!(r.seeds, vec![1, 2]);
+        assert_eq!(
+            r.training
+                .iter()
+                .map(|t| t.link.as_str())
+                .collect::<Vec<_>>(),
+            ["train-seed1", "train-seed2"]
+        );
         // written and read back unchanged
         let back: Results = serde_json::from_str(&serde_json::to_string(&r).unwrap()).unwrap();
         assert_eq!(back, r);
+    }
+
+    /// A `results.json` written before the training summaries, the data MD5s and the date were
+    /// recorded still reads (they are optional, so the schema version stays 2).
+    #[test]
+    fn results_without_the_newer_fields_still_read() {
+        let r = aggregate(vec![seed(1, 230.0, 1.0)], context()).unwrap();
+        let mut v = serde_json::to_value(&r).unwrap();
+        let obj = v.as_object_mut().unwrap();
+        for k in ["training", "data", "finished_utc"] {
+            obj.remove(k);
+        }
+        let back: Results = serde_json::from_value(v).unwrap();
+        assert!(back.training.is_empty() && back.data.is_none() && back.finished_utc.is_none());
+    }
+
+    /// MD5s against the official ones: the wrong digest must say so, or the report would call
+    /// a changed data set the official one.
+    #[test]
+    fn the_data_files_carry_their_md5_and_whether_it_is_official() {
+        let dir = tempfile::tempdir().unwrap();
+        for f in Dataset::Mnist.files() {
+            std::fs::write(dir.path().join(f.name), b"abc").unwrap();
+        }
+        fn empty() -> crate::data::Split {
+            crate::data::Split {
+                images: crate::backend::Matrix::zeros((0, 784)),
+                labels: Vec::new(),
+            }
+        }
+        let data = Mnist {
+            dataset: Dataset::Mnist,
+            dir: dir.path().to_path_buf(),
+            train: empty(),
+            validation: empty(),
+            test: empty(),
+            image_shape: (28, 28),
+        };
+        let files = DataFiles::of(&data).unwrap();
+        assert_eq!(files.files.len(), 4);
+        assert_eq!(files.files[0].name, "train-images-idx3-ubyte.gz");
+        // RFC 1321's MD5 of "abc"
+        assert_eq!(files.files[0].md5, "900150983cd24fb0d6963f7d28e17f72");
+        assert!(!files.files[0].official);
+        std::fs::remove_file(dir.path().join("t10k-labels-idx1-ubyte.gz")).unwrap();
+        assert!(
+            DataFiles::of(&data).is_err(),
+            "a missing file is an error, not a panic"
+        );
     }
 
     #[test]

@@ -23,7 +23,7 @@ pub mod report;
 pub mod stdp;
 pub mod sweep;
 
-pub use aggregate::{Results, SeedResult, aggregate};
+pub use aggregate::{DataFiles, Results, SeedResult, TrainingSummary, aggregate};
 pub use evaluate::{
     EvalArtifacts, EvalOptions, Evaluation, InferenceSummary, SamplerScore, Stage, evaluate,
 };
@@ -120,8 +120,14 @@ pub fn reproduce(
                 (trained.state.model, dir, seconds)
             }
         };
-        let t = Instant::now();
         let seed = config.seed;
+        // a run folder without readable metrics (one trained by an older bpdl) has no curves;
+        // the report says so
+        let metrics = run::read_metrics(&dir).unwrap_or_default();
+        #[cfg(feature = "report")]
+        figures::write_training_figures(out, seed, &metrics)?;
+        let training = TrainingSummary::of(seed, link_from(out, &dir), &metrics);
+        let t = Instant::now();
         let mut stage = |what: &str| observer.stage(seed, what);
         let (evaluation, artifacts) =
             evaluate(dev, &model, &config, data, &plan.options, seed, &mut stage)?;
@@ -132,6 +138,7 @@ pub fn reproduce(
             train_seconds: seconds,
             evaluation_seconds: t.elapsed().as_secs_f64(),
             evaluation,
+            training,
         });
         first_artifacts.get_or_insert(artifacts);
     }
@@ -157,12 +164,26 @@ pub fn reproduce(
             machine: run::machine(),
             threads: dev.threads(),
             provenance: plan.provenance.clone(),
+            data: DataFiles::of(data).ok(),
+            finished_utc: Some(run::timestamp()),
         },
     )?;
     run::write_json(&out.join(RESULTS_FILE), &results)?;
     #[cfg(feature = "report")]
     report::report(&results).write(out, report::TITLE)?;
     Ok(results)
+}
+
+/// How the report in `out` links the folder `dir`: relative when `dir` lies inside `out`, else
+/// absolute (as given where it cannot be resolved).
+fn link_from(out: &Path, dir: &Path) -> String {
+    match dir.strip_prefix(out) {
+        Ok(rel) => rel.display().to_string(),
+        Err(_) => std::fs::canonicalize(dir)
+            .unwrap_or_else(|_| dir.to_path_buf())
+            .display()
+            .to_string(),
+    }
 }
 
 /// Sum of the epoch times recorded in a run folder's metrics (0 when there are none).

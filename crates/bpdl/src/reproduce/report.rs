@@ -1,14 +1,18 @@
 //! The reproduction's report (`report.md`, `report.html`): the Parzen table against the paper's
-//! numbers, Figs. 1 and 3–5 with their captions, and the written verdicts, all read from a
-//! typed [`Results`]. Every number in the text comes from the results or the configuration, so
-//! no caption goes stale when a setting changes.
+//! numbers, a table per seed, each seed's training curves, Figs. 1 and 3–5 with their captions,
+//! the written verdicts and how to reproduce the run (command, commit, data MD5s, links to the
+//! files), all read from a typed [`Results`]. Every number in the text comes from the results
+//! or the configuration, so no caption goes stale when a setting changes.
 
+use super::RESULTS_FILE;
 use super::aggregate::{Across, Headline, InferenceHeadline, QualityHeadline, Results};
 use super::evaluate::PriorKind;
 use super::figures::{self, files};
 use super::paper;
+use crate::checkpoint;
 use crate::config;
 use crate::report::{Block, Report};
+use crate::run::files as run_files;
 use crate::sampling::Method;
 
 /// The report's title.
@@ -55,9 +59,12 @@ pub fn report(r: &Results) -> Report {
             ""
         },
     )));
+    rep.push(Block::Contents);
     parzen_section(&mut rep, r);
     priors_section(&mut rep, r);
     quality_section(&mut rep, r);
+    per_seed_section(&mut rep, r);
+    training_section(&mut rep, r);
     rep.push(Block::Heading(2, "Fig. 3: samples".into()));
     rep.push(Block::Image(
         figures::fig3_file(Method::Generate),
@@ -109,8 +116,8 @@ pub fn report(r: &Results) -> Report {
         nan(s.a_minus),
         nan(s.correlation_with_bi_poo),
     )));
-    rep.push(Block::Image(
-        format!("{}.png", files::FIG1),
+    rep.push(Block::Chart(
+        vec![files::FIG1.into()],
         "Simulated STDP window, its exponential fit and the biological reference".into(),
     ));
     let list = |v: &[f64]| {
@@ -126,6 +133,7 @@ pub fn report(r: &Results) -> Report {
         format!("STDP simulation: {:.0} s", r.timings.stdp_seconds),
         format!("total: {:.0} s", r.timings.total_seconds),
     ]));
+    reproduce_section(&mut rep, r);
     rep.push(Block::Heading(2, "Configuration".into()));
     rep.push(Block::Code(
         "toml".into(),
@@ -196,6 +204,215 @@ fn parzen_section(rep: &mut Report, r: &Results) {
         paper::GAP,
         verdict(p.generate.mean, gap)
     )));
+    rep.push(Block::Paragraph(parzen_caveat(r.quality.is_some())));
+}
+
+/// The caveat on the Parzen estimator (one sentence), pointing to the measures that complement
+/// it when they were run.
+pub fn parzen_caveat(quality_measured: bool) -> String {
+    format!(
+        "*Caveat:* in high dimension Parzen-window estimates are far from the true \
+         log-likelihood and can rank a model that merely copies the training set above a good \
+         one (Theis, van den Oord & Bethge 2016, “A note on the evaluation of generative \
+         models”), {}",
+        if quality_measured {
+            "which is why bpdl also reports FID, precision and recall (below)."
+        } else {
+            "which is why bpdl also measures FID, precision and recall (not run here)."
+        }
+    )
+}
+
+/// `x` with `digits` decimals, or "—" when missing.
+fn value(x: Option<f64>, digits: usize) -> String {
+    x.map_or("—".into(), |x| format!("{x:.digits$}"))
+}
+
+/// A Markdown link whose target may hold spaces or parentheses.
+fn link(text: &str, target: &str) -> String {
+    if target.contains([' ', '(', ')', '<', '>']) {
+        format!("[{text}](<{}>)", target.replace(['<', '>'], ""))
+    } else {
+        format!("[{text}]({target})")
+    }
+}
+
+/// `dir/file` as a link target (`file` alone for the report's own folder).
+fn join(dir: &str, file: &str) -> String {
+    if dir.is_empty() || dir == "." {
+        file.to_string()
+    } else {
+        format!("{}/{file}", dir.trim_end_matches('/'))
+    }
+}
+
+/// Each seed's headline numbers, one row per seed, from the `per_seed` fields.
+fn per_seed_section(rep: &mut Report, r: &Results) {
+    rep.push(Block::Heading(2, "Per seed".into()));
+    rep.push(Block::Paragraph(
+        "Each seed's own numbers (the headlines above are their means): Parzen log-likelihood \
+         per sampler, log p(x, h) after inference at the training α (Fig. 4), the in-painting \
+         MSE after the last iteration (Fig. 5), and the last training epoch's log p(x, h) \
+         before → after inference."
+            .into(),
+    ));
+    let p = &r.parzen;
+    let q = r.quality.as_ref();
+    let mut head: Vec<String> = [
+        "seed",
+        "GENERATE (Parzen)",
+        "ancestral (Parzen)",
+        "joint-DAE (Parzen)",
+    ]
+    .map(String::from)
+    .to_vec();
+    if q.is_some() {
+        head.extend(["GENERATE FID".into(), "ancestral FID".into()]);
+    }
+    head.extend(
+        [
+            "Fig. 4 end",
+            "in-painting MSE",
+            "last epoch log p(x, h)",
+            "training (s)",
+            "run",
+        ]
+        .map(String::from),
+    );
+    let rows = r
+        .seeds
+        .iter()
+        .enumerate()
+        .map(|(i, seed)| {
+            let at = |v: &[f64]| v.get(i).copied();
+            let eval = r.per_seed.get(i);
+            let training = r.training.iter().find(|t| t.seed == *seed);
+            let mut row = vec![
+                seed.to_string(),
+                value(at(&p.generate.per_seed), 1),
+                value(at(&p.ancestral.per_seed), 1),
+                value(at(&p.joint_dae.per_seed), 1),
+            ];
+            if let Some(q) = q {
+                row.push(value(at(&q.generate.fid.per_seed), 2));
+                row.push(value(at(&q.ancestral.fid.per_seed), 2));
+            }
+            row.push(value(eval.map(|e| e.inference.log_pxh_last), 2));
+            row.push(value(eval.map(|e| e.inpainting.mse_last), 4));
+            row.push(match training {
+                Some(t) => format!(
+                    "{} → {}",
+                    value(t.last_log_pxh_before, 2),
+                    value(t.last_log_pxh_after, 2)
+                ),
+                None => "—".into(),
+            });
+            row.push(value(at(&r.timings.train_seconds), 0));
+            row.push(match (training, r.runs.get(i)) {
+                (Some(t), _) => link(&format!("`{}`", t.link), &t.link),
+                (None, Some(run)) => format!("`{run}`"),
+                (None, None) => "—".into(),
+            });
+            row
+        })
+        .collect();
+    rep.push(Block::Table(head, rows));
+}
+
+/// Each seed's training curves, read from its `metrics.jsonl` (one figure per seed).
+fn training_section(rep: &mut Report, r: &Results) {
+    rep.push(Block::Heading(2, "Training curves".into()));
+    let heldout = r.training.iter().any(|t| t.heldout);
+    rep.push(Block::Paragraph(format!(
+        "Per epoch, from each seed's `metrics.jsonl`: first the M-step's losses per layer (each \
+         decoder's and encoder's denoising loss, and the reconstruction after inference; h0 = x), \
+         then log p(x, h) + const on the training minibatches at the feed-forward start of \
+         inference and after it{}.",
+        if heldout {
+            ", and the same on the held-out validation images"
+        } else {
+            ""
+        }
+    )));
+    for seed in &r.seeds {
+        match r.training.iter().find(|t| t.seed == *seed) {
+            Some(t) if t.epochs > 0 => {
+                rep.push(Block::Chart(
+                    figures::training_files(*seed).to_vec(),
+                    format!(
+                        "Seed {seed}: {} epoch{} (`{}`)",
+                        t.epochs,
+                        if t.epochs == 1 { "" } else { "s" },
+                        join(&t.link, run_files::METRICS)
+                    ),
+                ));
+            }
+            _ => {
+                rep.push(Block::Paragraph(format!(
+                    "Seed {seed}: no training curve (its run folder has no readable \
+                     `metrics.jsonl`)."
+                )));
+            }
+        }
+    }
+}
+
+/// How to run this again: the command, the commit, the data and the files written.
+fn reproduce_section(rep: &mut Report, r: &Results) {
+    let prov = &r.provenance;
+    rep.push(Block::Heading(2, "Reproduce this".into()));
+    rep.push(Block::Paragraph(format!(
+        "bpdl {}, commit `{}`{}; the command, as it was run:",
+        prov.bpdl_version,
+        prov.git_commit,
+        r.finished_utc
+            .as_deref()
+            .map_or(String::new(), |t| format!(", finished {t} UTC")),
+    )));
+    rep.push(Block::Code("sh".into(), prov.command.clone()));
+    let mut items = Vec::new();
+    items.push(format!(
+        "this reproduction: {}, {}, {}",
+        link(RESULTS_FILE, RESULTS_FILE),
+        link(run_files::CONFIG, run_files::CONFIG),
+        link(run_files::INFO, run_files::INFO),
+    ));
+    for t in &r.training {
+        items.push(format!(
+            "seed {}: {}, {}, {}",
+            t.seed,
+            link(run_files::METRICS, &join(&t.link, run_files::METRICS)),
+            link(run_files::CONFIG, &join(&t.link, run_files::CONFIG)),
+            link(checkpoint::FILE_NAME, &join(&t.link, checkpoint::FILE_NAME)),
+        ));
+    }
+    rep.push(Block::List(items));
+    match &r.data {
+        Some(d) => {
+            rep.push(Block::Paragraph(format!(
+                "The data: {} from `{}`.",
+                d.dataset, d.dir
+            )));
+            rep.push(Block::Table(
+                vec!["file".into(), "MD5".into(), "the official release's".into()],
+                d.files
+                    .iter()
+                    .map(|f| {
+                        vec![
+                            format!("`{}`", f.name),
+                            format!("`{}`", f.md5),
+                            if f.official { "yes" } else { "**no**" }.into(),
+                        ]
+                    })
+                    .collect(),
+            ));
+        }
+        None => {
+            rep.push(Block::Paragraph(
+                "The data files' MD5s were not recorded.".into(),
+            ));
+        }
+    }
 }
 
 /// "mean ± sd" across seeds (just the mean for one seed).
@@ -429,8 +646,8 @@ fn fig4_section(rep: &mut Report, r: &Results) {
             rows,
         ));
     }
-    rep.push(Block::Image(
-        format!("{}.png", files::FIG4),
+    rep.push(Block::Chart(
+        vec![files::FIG4.into()],
         "log p(x, h) over inference iterations: mean ± s.e. and five single digits".into(),
     ));
 }

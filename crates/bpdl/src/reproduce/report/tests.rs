@@ -6,7 +6,8 @@ use super::*;
 use crate::config::Config;
 use crate::eval::InferenceCurve;
 use crate::reproduce::aggregate::{
-    Headline, InferenceHeadline, InpaintingHeadline, ParzenHeadlines, StdpSummary, Timings,
+    DataFile, DataFiles, Headline, InferenceHeadline, InpaintingHeadline, ParzenHeadlines,
+    StdpSummary, Timings, TrainingSummary,
 };
 use crate::reproduce::evaluate::InferenceSummary;
 use crate::reproduce::paper::PaperNumbers;
@@ -123,7 +124,49 @@ fn fixture() -> Results {
         },
         config,
         per_seed: Vec::new(),
+        training: vec![TrainingSummary {
+            seed: 1,
+            link: "train-seed1".into(),
+            epochs: 20,
+            heldout: true,
+            last_log_pxh_before: Some(-10.5),
+            last_log_pxh_after: Some(-11.25),
+        }],
+        data: Some(DataFiles {
+            dataset: crate::data::Dataset::Mnist,
+            dir: "data/mnist".into(),
+            files: crate::data::Dataset::Mnist
+                .files()
+                .iter()
+                .enumerate()
+                .map(|(i, f)| DataFile {
+                    name: f.name.into(),
+                    md5: if i == 3 { "0".repeat(32) } else { f.md5.into() },
+                    official: i != 3,
+                })
+                .collect(),
+        }),
+        finished_utc: Some("20260102-030405".into()),
     }
+}
+
+/// Three seeds with distinct per-seed numbers (the second without a training record).
+fn three_seeds() -> Results {
+    let mut r = fixture();
+    r.seeds = vec![1, 2, 3];
+    r.runs = ["train-seed1", "train-seed2", "train-seed3"]
+        .map(String::from)
+        .to_vec();
+    r.parzen.generate.per_seed = vec![231.25, 229.5, 230.75];
+    r.parzen.ancestral.per_seed = vec![150.0, 151.0, 149.5];
+    r.parzen.joint_dae.per_seed = vec![180.0, 181.0, 179.0];
+    r.timings.train_seconds = vec![100.0, 101.0, 102.0];
+    let mut third = r.training[0].clone();
+    third.seed = 3;
+    third.link = "train-seed3".into();
+    third.last_log_pxh_after = Some(-12.5);
+    r.training.push(third);
+    r
 }
 
 #[test]
@@ -276,4 +319,219 @@ fn the_quality_table_prints_every_measure_and_compares_generate_with_ancestral()
         md.contains("GENERATE is not better than ancestral sampling on FID"),
         "{md}"
     );
+}
+
+/// The per-seed table: one row per seed with that seed's numbers (a row short of a seed, or a
+/// number taken from another seed, would misreport the spread across seeds).
+#[test]
+fn the_per_seed_table_has_one_row_per_seed_with_its_own_numbers() {
+    let r = three_seeds();
+    let rep = report(&r);
+    let table = rep
+        .blocks
+        .iter()
+        .skip_while(|b| !matches!(b, Block::Heading(2, t) if t == "Per seed"))
+        .find_map(|b| match b {
+            Block::Table(head, rows) => Some((head.clone(), rows.clone())),
+            _ => None,
+        })
+        .expect("a per-seed table");
+    let (head, rows) = table;
+    assert_eq!(rows.len(), r.seeds.len());
+    assert!(rows.iter().all(|row| row.len() == head.len()));
+    assert_eq!(
+        rows.iter().map(|row| row[0].as_str()).collect::<Vec<_>>(),
+        ["1", "2", "3"]
+    );
+    assert_eq!(rows[1][1], "229.5");
+    assert_eq!(rows[2][3], "179.0");
+    // the training record of seed 3, none for seed 2
+    assert!(
+        rows[2].contains(&"-10.50 → -12.50".to_string()),
+        "{:?}",
+        rows[2]
+    );
+    assert!(rows[1].contains(&"—".to_string()), "{:?}", rows[1]);
+    assert!(rows[2].last().unwrap().contains("(train-seed3)"));
+    let md = rep.markdown();
+    assert!(md.contains("| 3 | 230.8 | 149.5 | 179.0 |"), "{md}");
+}
+
+/// One training-curve figure per seed with its epoch count, and a plain sentence for a seed
+/// whose run has no metrics (rather than a figure that does not exist).
+#[test]
+fn each_seed_has_its_training_curves_or_says_why_not() {
+    let rep = report(&three_seeds());
+    let charts: Vec<&Vec<String>> = rep
+        .blocks
+        .iter()
+        .filter_map(|b| match b {
+            Block::Chart(stems, caption) if caption.starts_with("Seed ") => Some(stems),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(
+        charts,
+        [
+            &figures::training_files(1).to_vec(),
+            &figures::training_files(3).to_vec()
+        ]
+    );
+    let md = rep.markdown();
+    assert!(
+        md.contains("*Seed 1: 20 epochs (`train-seed1/metrics.jsonl`)*"),
+        "{md}"
+    );
+    assert!(md.contains("Seed 2: no training curve"), "{md}");
+    assert!(md.contains("held-out validation images"), "{md}");
+}
+
+#[test]
+fn the_reproduce_block_gives_the_command_the_commit_the_md5s_and_links() {
+    let mut r = fixture();
+    r.provenance.command = "bpdl reproduce --seeds 1".into();
+    let md = report(&r).markdown();
+    let block = &md[md.find("## Reproduce this").expect("the section")..];
+    assert!(
+        block.contains("commit `abc`, finished 20260102-030405 UTC"),
+        "{block}"
+    );
+    assert!(
+        block.contains("```sh\nbpdl reproduce --seeds 1\n```"),
+        "{block}"
+    );
+    assert!(
+        block.contains("The data: mnist from `data/mnist`."),
+        "{block}"
+    );
+    for f in crate::data::Dataset::Mnist.files().iter().take(3) {
+        let row = format!("| `{}` | `{}` | yes |", f.name, f.md5);
+        assert!(block.contains(&row), "{row}: {block}");
+    }
+    // a file whose MD5 is not the official one says so
+    let row = format!("| `{}` | **no** |", "0".repeat(32));
+    assert!(block.contains(&row), "{row}: {block}");
+    for link in [
+        "[results.json](results.json)",
+        "[config.toml](config.toml)",
+        "[metrics.jsonl](train-seed1/metrics.jsonl)",
+        "[config.toml](train-seed1/config.toml)",
+        "[checkpoint.safetensors](train-seed1/checkpoint.safetensors)",
+    ] {
+        assert!(block.contains(link), "{link}: {block}");
+    }
+    // without recorded MD5s the block says so rather than leaving them out silently
+    r.data = None;
+    assert!(report(&r).markdown().contains("MD5s were not recorded"));
+    // a run folder outside the reproduction, with a space: still one link
+    r.training[0].link = "/runs/my run".into();
+    assert!(
+        report(&r)
+            .markdown()
+            .contains("[metrics.jsonl](</runs/my run/metrics.jsonl>)")
+    );
+}
+
+#[test]
+fn the_parzen_caveat_is_one_sentence_citing_theis_et_al() {
+    for measured in [true, false] {
+        let c = parzen_caveat(measured);
+        assert!(c.contains("Theis, van den Oord & Bethge 2016"), "{c}");
+        assert_eq!(c.matches(". ").count(), 0, "one sentence: {c}");
+        assert!(c.ends_with('.'));
+    }
+    assert!(parzen_caveat(false).contains("not run here"));
+    assert!(
+        report(&fixture())
+            .markdown()
+            .contains(&parzen_caveat(false))
+    );
+}
+
+/// The contents list every section, and the HTML's anchors are those the contents link.
+#[test]
+fn the_contents_list_every_section_with_matching_anchors() {
+    let rep = report(&fixture());
+    let md = rep.markdown();
+    for a in rep.anchors().iter().filter(|a| a.level == 2) {
+        assert!(
+            md.contains(&format!("- [{}](#{})", a.text, a.id)),
+            "{}: {md}",
+            a.id
+        );
+    }
+    for section in [
+        "Per seed",
+        "Training curves",
+        "Reproduce this",
+        "Configuration",
+    ] {
+        assert!(
+            rep.anchors().iter().any(|a| a.text == section),
+            "{section} missing"
+        );
+    }
+}
+
+/// Every figure the report shows is one the reproduction writes, under the name figures.rs
+/// gives it: a figure renamed on one side only would leave `report.html` unwritable (or
+/// `report.md` with a broken image).
+#[test]
+fn the_report_shows_exactly_the_figures_the_reproduction_writes() {
+    use crate::sampling::Method;
+    let r = three_seeds();
+    let mut written: Vec<String> = [Method::Generate, Method::Ancestral, Method::JointDae]
+        .map(figures::fig3_file)
+        .to_vec();
+    written.push(files::FIG5.into());
+    for stem in [files::FIG1, files::FIG4] {
+        written.extend([format!("{stem}.png"), format!("{stem}.svg")]);
+    }
+    for t in r.training.iter().filter(|t| t.epochs > 0) {
+        for stem in figures::training_files(t.seed) {
+            written.extend([format!("{stem}.png"), format!("{stem}.svg")]);
+        }
+    }
+    let mut shown = report(&r).files();
+    shown.sort();
+    written.sort();
+    assert_eq!(shown, written);
+}
+
+/// The page renders with every figure present, and fails naming the figure when one is
+/// missing, rather than writing a page with a hole in it.
+#[test]
+fn the_html_page_fails_when_a_figure_is_missing() {
+    let dir = tempfile::tempdir().unwrap();
+    let rep = report(&fixture());
+    let svg = "<svg width=\"9\" height=\"6\" viewBox=\"0 0 9 6\" \
+               xmlns=\"http://www.w3.org/2000/svg\"></svg>";
+    for f in rep.files() {
+        let bytes: &[u8] = if f.ends_with(".svg") {
+            svg.as_bytes()
+        } else {
+            b"\x89PNG"
+        };
+        std::fs::write(dir.path().join(&f), bytes).unwrap();
+    }
+    let html = rep.html(TITLE, dir.path()).unwrap();
+    // every chart inlined as SVG, every grid embedded as a PNG data URI
+    let charts = rep
+        .blocks
+        .iter()
+        .map(|b| match b {
+            Block::Chart(stems, _) => stems.len(),
+            _ => 0,
+        })
+        .sum::<usize>();
+    assert_eq!(html.matches("<svg role=\"img\"").count(), charts);
+    assert_eq!(html.matches("src=\"data:image/png;base64,").count(), 4);
+    assert!(
+        !html.contains("<img alt=\"log p(x, h)"),
+        "charts are not <img>"
+    );
+    let [losses, _] = figures::training_files(1);
+    std::fs::remove_file(dir.path().join(format!("{losses}.svg"))).unwrap();
+    let e = rep.html(TITLE, dir.path()).unwrap_err().to_string();
+    assert!(e.contains(&losses), "{e}");
 }
