@@ -53,7 +53,7 @@ pub fn provenance() -> bpdl::run::Provenance {
     bpdl::run::Provenance {
         bpdl_version: env!("CARGO_PKG_VERSION").to_string(),
         git_commit: env!("BPDL_GIT_COMMIT").to_string(),
-        command: std::env::args().collect::<Vec<_>>().join(" "),
+        command: bpdl::run::shell_command(std::env::args()),
     }
 }
 

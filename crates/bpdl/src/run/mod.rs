@@ -270,6 +270,35 @@ fn civil(secs: u64) -> (i64, i64, i64, u64, u64, u64) {
     (y, m, d, rem / 3600, rem % 3600 / 60, rem % 60)
 }
 
+/// `args` as one shell command line that can be pasted back: the program as `bpdl` (not the
+/// path it was started from), every argument that is not plainly safe single-quoted.
+///
+/// ```
+/// let c = bpdl::run::shell_command(["/x/target/debug/bpdl", "train", "--set", "a=it's 1"]);
+/// assert_eq!(c, r#"bpdl train --set 'a=it'\''s 1'"#);
+/// ```
+pub fn shell_command<I, S>(args: I) -> String
+where
+    I: IntoIterator<Item = S>,
+    S: AsRef<str>,
+{
+    let safe = |c: char| c.is_ascii_alphanumeric() || "-_./=:,+@%".contains(c);
+    args.into_iter()
+        .enumerate()
+        .map(|(i, a)| {
+            let a = a.as_ref();
+            if i == 0 {
+                "bpdl".to_string()
+            } else if !a.is_empty() && a.chars().all(safe) {
+                a.to_string()
+            } else {
+                format!("'{}'", a.replace('\'', r"'\''"))
+            }
+        })
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
 /// This machine's host name (`/proc/sys/kernel/hostname`, else `$HOSTNAME`, else `unknown`).
 pub fn machine_host() -> String {
     std::fs::read_to_string("/proc/sys/kernel/hostname")
