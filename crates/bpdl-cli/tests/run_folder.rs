@@ -154,3 +154,101 @@ fn a_run_killed_before_its_first_checkpoint_resumes_from_its_config_bit_for_bit(
         "{err}"
     );
 }
+
+/// Unmounts the tmpfs when the test ends, however it ends.
+struct Mounted(std::path::PathBuf);
+
+impl Drop for Mounted {
+    fn drop(&mut self) {
+        let _ = Command::new("umount").arg(&self.0).status();
+    }
+}
+
+#[test]
+fn a_full_disk_stops_training_naming_the_file_and_keeps_the_last_checkpoint() {
+    let data = require_mnist();
+    let dir = tempfile::tempdir().unwrap();
+    // the same run on a roomy disk: what one epoch leaves, and its size
+    let roomy = dir.path().join("roomy");
+    let mut args = vec!["train", "--set", "train.epochs=1"];
+    args.extend(TINY);
+    let mut a = args.clone();
+    a.extend(["--out", roomy.to_str().unwrap()]);
+    ok(&run(&data, &a));
+    let size = |d: &Path| -> u64 {
+        walk(d)
+            .iter()
+            .map(|p| p.metadata().unwrap().len().div_ceil(4096) * 4096)
+            .sum()
+    };
+    let ckpt = std::fs::metadata(roomy.join("checkpoint.safetensors"))
+        .unwrap()
+        .len();
+    // room for the first epoch's files but not for the second checkpoint beside the first
+    let room = (size(&roomy) + ckpt / 2).div_ceil(4096) * 4096;
+    let small = dir.path().join("small");
+    std::fs::create_dir_all(&small).unwrap();
+    let mounted = Command::new("mount")
+        .args(["-t", "tmpfs", "-o", &format!("size={room}"), "tmpfs"])
+        .arg(&small)
+        .output();
+    if !mounted.as_ref().is_ok_and(|o| o.status.success()) {
+        // not root, or no mount namespace: the injected full disk of
+        // `run::tests::a_full_disk_keeps_the_previous_file_and_says_so` covers the write path
+        eprintln!("cannot mount a tmpfs here ({mounted:?}): the real full disk is not tested");
+        return;
+    }
+    let _guard = Mounted(small.clone());
+    let out = small.join("run");
+    let mut b = vec!["train", "--set", "train.epochs=3"];
+    b.extend(TINY);
+    b.extend(["--out", out.to_str().unwrap()]);
+    let r = run(&data, &b);
+    let err = String::from_utf8_lossy(&r.stderr);
+    assert!(
+        !r.status.success(),
+        "training on a full disk succeeded: {err}"
+    );
+    assert!(err.contains("disk is full"), "{err}");
+    assert!(!err.contains("panicked"), "{err}");
+    assert!(err.contains("checkpoint.safetensors"), "{err}");
+    let leftovers: Vec<_> = walk(&out)
+        .into_iter()
+        .filter(|p| p.file_name().unwrap().to_string_lossy().contains(".tmp"))
+        .collect();
+    assert!(leftovers.is_empty(), "temporary files left: {leftovers:?}");
+    // nothing saved was lost: moved to a roomy disk, the run resumes and ends as a run that
+    // never met a full disk
+    let moved = dir.path().join("moved");
+    std::fs::create_dir_all(&moved).unwrap();
+    for f in walk(&out) {
+        if f.parent() == Some(out.as_path()) {
+            std::fs::copy(&f, moved.join(f.file_name().unwrap())).unwrap();
+        }
+    }
+    ok(&run(&data, &["train", "--resume", moved.to_str().unwrap()]));
+    let straight = dir.path().join("straight");
+    let mut c = vec!["train", "--set", "train.epochs=3"];
+    c.extend(TINY);
+    c.extend(["--out", straight.to_str().unwrap()]);
+    ok(&run(&data, &c));
+    let ((ha, da), (hb, db)) = (checkpoint_parts(&moved), checkpoint_parts(&straight));
+    assert_eq!(ha, hb, "checkpoint headers");
+    assert!(
+        da == db,
+        "the resumed run's tensors differ from the uninterrupted run's"
+    );
+}
+
+fn walk(d: &Path) -> Vec<std::path::PathBuf> {
+    let mut out = Vec::new();
+    for e in std::fs::read_dir(d).unwrap() {
+        let p = e.unwrap().path();
+        if p.is_dir() {
+            out.extend(walk(&p));
+        } else {
+            out.push(p);
+        }
+    }
+    out
+}

@@ -131,17 +131,43 @@ impl RunDir {
                     .create(true)
                     .append(true)
                     .open(&p)
-                    .map_err(|e| Error::io(&p, "opening for append", e))?,
+                    .map_err(|e| {
+                        let hint = write_hint(&e);
+                        Error::io_hint(&p, "opening for append", e, hint)
+                    })?,
             ),
         };
         file.write_all(line.as_bytes())
             .and_then(|()| file.flush())
-            .map_err(|e| Error::io(p, "appending", e))
+            .map_err(|e| {
+                let hint = write_hint(&e);
+                Error::io_hint(p, "appending", e, hint)
+            })
     }
 }
 
 /// Writes `bytes` to `path` atomically: a temporary file beside it, synced, then renamed over it.
 pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
+    write_atomic_with(path, bytes, |f, b| f.write_all(b))
+}
+
+/// What to try after a failed write: for a full disk (ENOSPC, or a quota), says so.
+pub(crate) fn write_hint(e: &std::io::Error) -> &'static str {
+    match e.kind() {
+        std::io::ErrorKind::StorageFull | std::io::ErrorKind::QuotaExceeded => {
+            "the disk is full: free some space on it (or choose another output folder) and \
+             run again (`--resume` continues a training run); what was saved before is intact"
+        }
+        _ => "",
+    }
+}
+
+/// [`write_atomic`] with the bytes written by `write` (a test injects faults here).
+fn write_atomic_with(
+    path: &Path,
+    bytes: &[u8],
+    write: impl FnOnce(&mut File, &[u8]) -> std::io::Result<()>,
+) -> Result<()> {
     let dir = path.parent().filter(|p| !p.as_os_str().is_empty());
     if let Some(dir) = dir {
         std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, "creating the directory", e))?;
@@ -156,7 +182,7 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
     let tmp = path.with_file_name(format!(".{name}.tmp{}-{n}", std::process::id()));
     let result = (|| {
         let mut f = File::create(&tmp)?;
-        f.write_all(bytes)?;
+        write(&mut f, bytes)?;
         f.sync_all()?;
         std::fs::rename(&tmp, path)?;
         // make the rename itself durable (best effort: not every platform can open a folder)
@@ -167,9 +193,10 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
         }
         Ok(())
     })();
-    result.map_err(|e| {
+    result.map_err(|e: std::io::Error| {
         let _ = std::fs::remove_file(&tmp);
-        Error::io(path, "writing", e)
+        let hint = write_hint(&e);
+        Error::io_hint(path, "writing", e, hint)
     })
 }
 
@@ -319,6 +346,32 @@ pub fn unix_now() -> u64 {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A write that fails for lack of space (injected: the same path as a real full disk,
+    /// ENOSPC from `write`) keeps the previous file whole, leaves no temporary file behind, and
+    /// says the disk is full, naming the file.
+    #[test]
+    fn a_full_disk_keeps_the_previous_file_and_says_so() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("checkpoint.safetensors");
+        write_atomic(&path, b"the previous checkpoint").unwrap();
+        let err = write_atomic_with(&path, &[7u8; 4096], |f, b| {
+            f.write_all(&b[..1000])?;
+            Err(std::io::Error::from(std::io::ErrorKind::StorageFull))
+        })
+        .unwrap_err();
+        let msg = err.to_string();
+        assert!(
+            msg.contains("checkpoint.safetensors") && msg.contains("disk is full"),
+            "{msg}"
+        );
+        assert_eq!(std::fs::read(&path).unwrap(), b"the previous checkpoint");
+        let left: Vec<_> = std::fs::read_dir(dir.path()).unwrap().collect();
+        assert_eq!(left.len(), 1, "a temporary file was left behind: {left:?}");
+        // another error says nothing about disks
+        let err = write_atomic_with(&path, b"x", |_, _| Err(std::io::ErrorKind::Other.into()));
+        assert!(!err.unwrap_err().to_string().contains("disk is full"));
+    }
 
     #[test]
     fn atomic_write_replaces_the_whole_file_and_leaves_no_temporary() {

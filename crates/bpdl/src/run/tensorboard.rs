@@ -319,7 +319,10 @@ impl EventWriter {
         self.file
             .write_all(bytes)
             .and_then(|()| self.file.flush())
-            .map_err(|e| Error::io(&self.path, "appending", e))
+            .map_err(|e| {
+                let hint = super::write_hint(&e);
+                Error::io_hint(&self.path, "appending", e, hint)
+            })
     }
 }
 
