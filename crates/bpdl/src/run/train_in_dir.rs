@@ -263,8 +263,9 @@ pub fn saved_config(dir: &Path) -> Result<(Config, bool)> {
     }
     let file = dir.join(super::files::CONFIG);
     if !file.exists() {
-        return Err(Error::DataMissing(format!(
-            "{}: no run to resume here (neither {} nor {}); start one with `bpdl train --out {}`",
+        return Err(Error::Usage(format!(
+            "{}: no run to resume here (neither {} nor {}: nothing was saved); start one with \
+             `bpdl train --out {}`",
             dir.display(),
             checkpoint::FILE_NAME,
             super::files::CONFIG,
