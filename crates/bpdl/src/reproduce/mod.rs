@@ -115,6 +115,15 @@ pub fn reproduce(
                 let seconds = if trained.seconds > 0.0 {
                     trained.seconds
                 } else {
+                    // an interrupted reproduction run again: its finished training is reused,
+                    // only the evaluation (not saved until the end) is done again
+                    observer.stage(
+                        config.seed,
+                        &format!(
+                            "training already complete in {} (reused); evaluating again",
+                            dir.display()
+                        ),
+                    );
                     recorded_train_seconds(&dir)
                 };
                 (trained.state.model, dir, seconds)
