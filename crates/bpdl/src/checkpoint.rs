@@ -134,7 +134,15 @@ fn put_opt(w: &mut TensorWriter, name: &str, opt: &MapOptimizer) {
 
 /// Reads a checkpoint: the training state and the config that produced it.
 pub fn load(path: &Path) -> Result<(TrainState, Config)> {
-    let r = TensorReader::open(path)?;
+    from_reader(&TensorReader::open(path)?)
+}
+
+/// [`load`] from the bytes of a checkpoint already in memory (`path` only names it in errors).
+pub fn from_bytes(path: &Path, bytes: Vec<u8>) -> Result<(TrainState, Config)> {
+    from_reader(&TensorReader::from_bytes(path, bytes)?)
+}
+
+fn from_reader(r: &TensorReader) -> Result<(TrainState, Config)> {
     let format = r.meta("format")?;
     if format != FORMAT {
         return Err(r.error(format!("format `{format}`, expected `{FORMAT}`")));
@@ -154,22 +162,25 @@ pub fn load(path: &Path) -> Result<(TrainState, Config)> {
             config.model.layers.len()
         )));
     }
-    // Build the structure from the config (weights are overwritten below).
-    let mut scratch = crate::rng::Seed(0).stream("checkpoint-structure");
-    let mut model = GenerativeModel::new(sizes[0], &config.model, &mut scratch);
-    if model.sizes != sizes {
+    let config_sizes: Vec<usize> = config.model.layers.iter().map(|l| l.size).collect();
+    if sizes[0] == 0 || sizes[1..] != config_sizes[..] {
         return Err(r.error(format!(
-            "sizes {sizes:?} disagree with the config's {:?}",
-            model.sizes
+            "sizes {sizes:?} disagree with the config's latent layers {config_sizes:?} (or \
+             announce no input)"
         )));
     }
+    check_shapes(r, &sizes)?;
+    // Build the structure from the config (weights are overwritten below); `check_shapes` has
+    // seen every weight in the file, so this allocates no more than the file holds.
+    let mut scratch = crate::rng::Seed(0).stream("checkpoint-structure");
+    let mut model = GenerativeModel::new(sizes[0], &config.model, &mut scratch);
     let mut optimizer = ModelOptimizer::new(&config.learning, &model);
     for (i, pair) in model.pairs.iter_mut().enumerate() {
         let l = i + 1;
-        get_map(&r, &format!("f{l}"), &mut pair.encoder)?;
-        get_map(&r, &format!("g{l}"), &mut pair.decoder)?;
-        get_opt(&r, &format!("opt.f{l}"), &mut optimizer.encoders[i])?;
-        get_opt(&r, &format!("opt.g{l}"), &mut optimizer.decoders[i])?;
+        get_map(r, &format!("f{l}"), &mut pair.encoder)?;
+        get_map(r, &format!("g{l}"), &mut pair.decoder)?;
+        get_opt(r, &format!("opt.f{l}"), &mut optimizer.encoders[i])?;
+        get_opt(r, &format!("opt.g{l}"), &mut optimizer.decoders[i])?;
     }
     if r.has("prior.mean") {
         let n = model.top_size();
@@ -181,7 +192,7 @@ pub fn load(path: &Path) -> Result<(TrainState, Config)> {
             } else {
                 None
             },
-            lateral: get_lateral(&r, n)?,
+            lateral: get_lateral(r, n)?,
         });
     }
     let epochs_done = r
@@ -199,6 +210,30 @@ pub fn load(path: &Path) -> Result<(TrainState, Config)> {
         },
         config,
     ))
+}
+
+/// Checks that the file holds every weight and bias of a model of `sizes`, with its shape,
+/// before anything of that size is allocated: the metadata alone could announce a model of
+/// terabytes.
+fn check_shapes(r: &TensorReader, sizes: &[usize]) -> Result<()> {
+    for (i, w) in sizes.windows(2).enumerate() {
+        let (below, here) = (w[0], w[1]);
+        let l = i + 1;
+        for (name, want) in [
+            (format!("f{l}.weight"), vec![below, here]),
+            (format!("f{l}.bias"), vec![here]),
+            (format!("g{l}.weight"), vec![here, below]),
+            (format!("g{l}.bias"), vec![below]),
+        ] {
+            let found = r.shape(&name)?;
+            if found != want {
+                return Err(r.error(format!(
+                    "tensor `{name}` has shape {found:?}, expected {want:?} for sizes {sizes:?}"
+                )));
+            }
+        }
+    }
+    Ok(())
 }
 
 fn get_map(r: &TensorReader, name: &str, map: &mut Map) -> Result<()> {

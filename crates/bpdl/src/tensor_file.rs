@@ -93,6 +93,13 @@ impl TensorReader {
                 "is the path right? (a run folder holds checkpoint.safetensors)",
             )
         })?;
+        Self::from_bytes(path, bytes)
+    }
+
+    /// Validates the bytes of a safetensors file already in memory (`path` only names it in
+    /// errors): the header and the layout of every tensor are checked here, once, so every
+    /// tensor lies inside `bytes` and later lookups allocate at most its size.
+    pub fn from_bytes(path: &Path, bytes: Vec<u8>) -> Result<Self> {
         let (_, meta) = SafeTensors::read_metadata(&bytes).map_err(|e| Error::Checkpoint {
             path: path.to_path_buf(),
             problem: format!("not a safetensors file ({e})"),
@@ -133,6 +140,15 @@ impl TensorReader {
     /// True when the file holds a tensor called `name`.
     pub fn has(&self, name: &str) -> bool {
         self.tensors().is_ok_and(|t| t.names().contains(&name))
+    }
+
+    /// The shape of tensor `name` (without reading its data), or an error naming it.
+    pub fn shape(&self, name: &str) -> Result<Vec<usize>> {
+        let st = self.tensors()?;
+        let t = st
+            .tensor(name)
+            .map_err(|_| self.error(format!("tensor `{name}` is missing")))?;
+        Ok(t.shape().to_vec())
     }
 
     fn tensors(&self) -> Result<SafeTensors<'_>> {

@@ -84,13 +84,42 @@ pub fn resolve_from<T>(base: &T, file: Option<&Path>, overrides: &[String]) -> R
 where
     T: Serialize + DeserializeOwned + Validate,
 {
+    let text = match file {
+        Some(path) => {
+            Some(std::fs::read_to_string(path).map_err(|e| Error::io(path, "reading", e))?)
+        }
+        None => None,
+    };
+    resolve_from_text(base, file.zip(text.as_deref()), overrides)
+}
+
+/// [`resolve_from`] with the file already read: `file` is its path (which only names it in
+/// errors) and its text.
+///
+/// ```
+/// use std::path::Path;
+/// let base = bpdl::Config::default();
+/// let file = (Path::new("run.toml"), "[train]\nepochs = 4\n");
+/// let c = bpdl::config::resolve_from_text(&base, Some(file), &["seed=9".into()]).unwrap();
+/// assert_eq!((c.train.epochs, c.seed), (4, 9));
+/// let bad = (Path::new("run.toml"), "[train\nepochs = 4\n");
+/// let err = bpdl::config::resolve_from_text(&base, Some(bad), &[]).unwrap_err();
+/// assert!(err.to_string().contains("run.toml"), "{err}");
+/// ```
+pub fn resolve_from_text<T>(
+    base: &T,
+    file: Option<(&Path, &str)>,
+    overrides: &[String],
+) -> Result<T>
+where
+    T: Serialize + DeserializeOwned + Validate,
+{
     let mut tree = to_tree(base)?;
-    if let Some(path) = file {
-        let text = std::fs::read_to_string(path).map_err(|e| Error::io(path, "reading", e))?;
-        let file_tree: Table = toml::from_str(&text).map_err(|e| Error::BadFile {
+    if let Some((path, text)) = file {
+        let file_tree: Table = toml::from_str(text).map_err(|e| Error::BadFile {
             path: path.to_path_buf(),
             problem: format!("not valid TOML: {}", e.message()),
-            hint: format!("fix the syntax near {}", span_hint(&text, e.span())),
+            hint: format!("fix the syntax near {}", span_hint(text, e.span())),
         })?;
         merge(&mut tree, file_tree);
     }
@@ -343,7 +372,9 @@ fn step<'a>(node: &'a mut Value, seg: &Segment<'_>, key: &str) -> Result<&'a mut
 fn span_hint(text: &str, span: Option<std::ops::Range<usize>>) -> String {
     match span {
         Some(r) => {
-            let line = text[..r.start.min(text.len())].lines().count().max(1);
+            // bytes, not `&text[..start]`: a span need not fall on a character boundary
+            let before = &text.as_bytes()[..r.start.min(text.len())];
+            let line = 1 + before.iter().filter(|&&b| b == b'\n').count();
             format!("line {line}")
         }
         None => "the reported place".into(),

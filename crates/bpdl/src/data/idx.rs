@@ -4,7 +4,8 @@
 //! Only the unsigned-byte type (0x08) is used by MNIST and Fashion-MNIST, so the magic number of
 //! an image file is `0x00000803` (3 dimensions: count, rows, columns) and of a label file
 //! `0x00000801` (1 dimension: count). Files are read whole, gunzipped transparently when their name
-//! ends in `.gz`, and checked for the exact payload length.
+//! ends in `.gz`, and checked for the exact payload length. A header may announce at most
+//! [`MAX_PAYLOAD_BYTES`]; nothing is allocated from a header's claim before it is checked.
 
 use std::io::Read;
 use std::path::{Path, PathBuf};
@@ -15,6 +16,16 @@ use crate::error::{Error, Result};
 pub const IMAGES_MAGIC: u32 = 0x0000_0803;
 /// The magic number of an unsigned-byte IDX file with 1 dimension (labels).
 pub const LABELS_MAGIC: u32 = 0x0000_0801;
+
+/// The largest payload a header may announce: 1 GiB, twenty times MNIST's 47 MB training
+/// images. A header that claims more is refused before anything is allocated for it, so a
+/// corrupt or hostile file (or a gzip bomb) cannot make bpdl allocate gigabytes.
+pub const MAX_PAYLOAD_BYTES: u64 = 1 << 30;
+
+/// Deflate's largest expansion: a 258-byte match coded in 2 bits, so a gzip member never
+/// decompresses to more than 1032 times its size (plus a few bytes). Buffers for gunzipped data
+/// are reserved up to `min(announced, 1032 × compressed)`, never from the header alone.
+const DEFLATE_MAX_RATIO: usize = 1032;
 
 /// A decoded IDX file: its dimensions and its payload.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -29,14 +40,93 @@ pub struct Idx {
 
 impl Idx {
     /// Reads and validates an IDX file whose magic number must be `magic`; `kind` names it in
-    /// errors ("images" or "labels").
+    /// errors ("images" or "labels"). A name ending in `.gz` is gunzipped ([`Self::parse_gz`]).
     pub fn read(path: &Path, magic: u32, kind: &'static str) -> Result<Self> {
-        let bytes = read_maybe_gz(path)?;
-        Self::parse(path, &bytes, magic, kind)
+        let bytes = read_file(path)?;
+        Self::from_file_bytes(path, &bytes, magic, kind)
+    }
+
+    /// Validates the bytes of a file as [`Self::read`] does, gunzipping them when `path` ends in
+    /// `.gz` (`path` only chooses that and names the file in errors).
+    pub fn from_file_bytes(
+        path: &Path,
+        bytes: &[u8],
+        magic: u32,
+        kind: &'static str,
+    ) -> Result<Self> {
+        if is_gz_name(path) {
+            Self::parse_gz(path, bytes, magic, kind)
+        } else {
+            Self::parse(path, bytes, magic, kind)
+        }
     }
 
     /// Validates the bytes of an IDX file already in memory (`path` only names it in errors).
+    /// Allocates nothing beyond the payload's copy, and only once the length is right.
     pub fn parse(path: &Path, bytes: &[u8], magic: u32, kind: &'static str) -> Result<Self> {
+        let header = Header::parse(path, bytes, magic, kind)?;
+        let payload = &bytes[header.len..];
+        if payload.len() as u64 != header.payload {
+            return Err(Error::BadLength {
+                path: path.to_path_buf(),
+                expected: header.payload,
+                found: payload.len() as u64,
+            });
+        }
+        Ok(Self {
+            path: path.to_path_buf(),
+            dims: header.dims,
+            data: payload.to_vec(),
+        })
+    }
+
+    /// Validates a gzipped IDX file already in memory (`path` only names it in errors). The
+    /// header is decompressed and checked first; the payload is then decompressed up to the
+    /// length it announces (at most [`MAX_PAYLOAD_BYTES`]) and one byte more, so a gzip bomb is
+    /// refused after that many bytes, and memory is reserved only as the stream delivers them.
+    pub fn parse_gz(path: &Path, gz: &[u8], magic: u32, kind: &'static str) -> Result<Self> {
+        check_gz_signature(path, gz)?;
+        let mut decoder = flate2::read::GzDecoder::new(gz);
+        // the header: 4 bytes of magic number, then as many dimensions as the magic promises
+        let header_len = 4 + 4 * (magic & 0xff) as usize;
+        let mut head = Vec::with_capacity(header_len);
+        (&mut decoder)
+            .take(header_len as u64)
+            .read_to_end(&mut head)
+            .map_err(|e| corrupt_gz(path, &e))?;
+        let header = Header::parse(path, &head, magic, kind)?;
+        let mut data = Vec::with_capacity(reserve_for(header.payload, gz.len()));
+        decoder
+            .take(header.payload + 1)
+            .read_to_end(&mut data)
+            .map_err(|e| corrupt_gz(path, &e))?;
+        if data.len() as u64 != header.payload {
+            return Err(Error::BadLength {
+                path: path.to_path_buf(),
+                expected: header.payload,
+                found: data.len() as u64,
+            });
+        }
+        Ok(Self {
+            path: path.to_path_buf(),
+            dims: header.dims,
+            data,
+        })
+    }
+}
+
+/// The checked header of an IDX file.
+struct Header {
+    /// Header bytes (magic number and dimensions).
+    len: usize,
+    dims: Vec<usize>,
+    /// `Π dims`, at most [`MAX_PAYLOAD_BYTES`].
+    payload: u64,
+}
+
+impl Header {
+    /// Checks the magic number and the dimensions at the start of `bytes` (which may hold more).
+    fn parse(path: &Path, bytes: &[u8], magic: u32, kind: &'static str) -> Result<Self> {
         let too_short = |what: &str| Error::BadFile {
             path: path.to_path_buf(),
             problem: format!(
@@ -44,6 +134,11 @@ impl Idx {
                 bytes.len()
             ),
             hint: "the file is truncated: replace it with the official file".into(),
+        };
+        let corrupt = |problem: String| Error::BadFile {
+            path: path.to_path_buf(),
+            problem,
+            hint: "the header is corrupt: replace it with the official file".into(),
         };
         let header = bytes.get(..4).ok_or_else(|| too_short("magic number"))?;
         let found = u32::from_be_bytes([header[0], header[1], header[2], header[3]]);
@@ -56,48 +151,40 @@ impl Idx {
             });
         }
         let ndims = (magic & 0xff) as usize;
-        let dims_end = 4 + 4 * ndims;
-        let dim_bytes = bytes
-            .get(4..dims_end)
-            .ok_or_else(|| too_short("dimensions"))?;
+        let len = 4 + 4 * ndims;
+        let dim_bytes = bytes.get(4..len).ok_or_else(|| too_short("dimensions"))?;
         let dims: Vec<usize> = dim_bytes
             .chunks_exact(4)
             .map(|c| u32::from_be_bytes([c[0], c[1], c[2], c[3]]) as usize)
             .collect();
         if dims.iter().skip(1).any(|&d| d == 0) {
-            return Err(Error::BadFile {
-                path: path.to_path_buf(),
-                problem: format!("a dimension is zero: {dims:?}"),
-                hint: "the header is corrupt: replace it with the official file".into(),
-            });
+            return Err(corrupt(format!("a dimension is zero: {dims:?}")));
         }
-        let expected = dims
+        let payload = dims
             .iter()
             .try_fold(1u64, |acc, &d| acc.checked_mul(d as u64))
-            .ok_or_else(|| Error::BadFile {
-                path: path.to_path_buf(),
-                problem: format!("dimensions {dims:?} overflow"),
-                hint: "the header is corrupt: replace it with the official file".into(),
+            .filter(|&n| n <= MAX_PAYLOAD_BYTES)
+            .ok_or_else(|| {
+                corrupt(format!(
+                    "dimensions {dims:?} announce more than the {MAX_PAYLOAD_BYTES} payload bytes \
+                     bpdl accepts"
+                ))
             })?;
-        let payload = &bytes[dims_end..];
-        if payload.len() as u64 != expected {
-            return Err(Error::BadLength {
-                path: path.to_path_buf(),
-                expected,
-                found: payload.len() as u64,
-            });
-        }
-        Ok(Self {
-            path: path.to_path_buf(),
-            dims,
-            data: payload.to_vec(),
-        })
+        Ok(Self { len, dims, payload })
     }
 }
 
-/// Reads a whole file, gunzipping it when its name ends in `.gz`.
-pub fn read_maybe_gz(path: &Path) -> Result<Vec<u8>> {
-    let raw = std::fs::read(path).map_err(|e| {
+/// Bytes to reserve for `announced` bytes of output from `compressed` bytes of gzip: what the
+/// header announces, but never more than deflate can produce from that input.
+fn reserve_for(announced: u64, compressed: usize) -> usize {
+    let most = compressed
+        .saturating_mul(DEFLATE_MAX_RATIO)
+        .saturating_add(64);
+    usize::try_from(announced.saturating_add(1)).map_or(most, |a| a.min(most))
+}
+
+fn read_file(path: &Path) -> Result<Vec<u8>> {
+    std::fs::read(path).map_err(|e| {
         let hint = if e.kind() == std::io::ErrorKind::NotFound {
             "put the four official files in that folder"
         } else if e.kind() == std::io::ErrorKind::PermissionDenied {
@@ -106,10 +193,10 @@ pub fn read_maybe_gz(path: &Path) -> Result<Vec<u8>> {
             ""
         };
         Error::io_hint(path, "reading", e, hint)
-    })?;
-    if !is_gz_name(path) {
-        return Ok(raw);
-    }
+    })
+}
+
+fn check_gz_signature(path: &Path, raw: &[u8]) -> Result<()> {
     if raw.len() < 2 || raw[..2] != [0x1f, 0x8b] {
         return Err(Error::BadFile {
             path: path.to_path_buf(),
@@ -117,14 +204,47 @@ pub fn read_maybe_gz(path: &Path) -> Result<Vec<u8>> {
             hint: "replace it with the official file (a gunzipped file must not end in .gz)".into(),
         });
     }
-    let mut out = Vec::with_capacity(raw.len() * 5);
-    flate2::read::GzDecoder::new(&raw[..])
+    Ok(())
+}
+
+fn corrupt_gz(path: &Path, e: &std::io::Error) -> Error {
+    Error::BadFile {
+        path: path.to_path_buf(),
+        problem: format!("the gzip stream is corrupt or truncated ({e})"),
+        hint: "replace it with the official file".into(),
+    }
+}
+
+/// Reads a whole file, gunzipping it when its name ends in `.gz` ([`gunzip`] with a limit of
+/// [`MAX_PAYLOAD_BYTES`] plus a header's worth).
+pub fn read_maybe_gz(path: &Path) -> Result<Vec<u8>> {
+    let raw = read_file(path)?;
+    if !is_gz_name(path) {
+        return Ok(raw);
+    }
+    gunzip(path, &raw, MAX_PAYLOAD_BYTES + 4 + 4 * 255)
+}
+
+/// Decompresses gzip bytes (`path` only names them in errors), refusing a stream that
+/// decompresses to more than `limit` bytes once `limit + 1` have come out.
+pub fn gunzip(path: &Path, gz: &[u8], limit: u64) -> Result<Vec<u8>> {
+    check_gz_signature(path, gz)?;
+    // no header to say how much is coming: start at 4× the input and let the buffer grow
+    let start = usize::try_from(limit)
+        .unwrap_or(usize::MAX)
+        .min(gz.len().saturating_mul(4));
+    let mut out = Vec::with_capacity(start);
+    flate2::read::GzDecoder::new(gz)
+        .take(limit.saturating_add(1))
         .read_to_end(&mut out)
-        .map_err(|e| Error::BadFile {
+        .map_err(|e| corrupt_gz(path, &e))?;
+    if out.len() as u64 > limit {
+        return Err(Error::BadFile {
             path: path.to_path_buf(),
-            problem: format!("the gzip stream is corrupt or truncated ({e})"),
-            hint: "replace it with the official file".into(),
-        })?;
+            problem: format!("decompresses to more than {limit} bytes"),
+            hint: "the file is not what it claims to be: replace it with the official file".into(),
+        });
+    }
     Ok(out)
 }
 

@@ -384,27 +384,57 @@ impl Mnist {
 fn read_pair(images: &Path, labels: &Path) -> Result<(Split, (usize, usize))> {
     let img = Idx::read(images, IMAGES_MAGIC, "images")?;
     let lab = Idx::read(labels, LABELS_MAGIC, "labels")?;
-    let (n, rows, cols) = (img.dims[0], img.dims[1], img.dims[2]);
-    if lab.dims[0] != n {
-        return Err(Error::Mismatch {
-            what: format!("{} and {}", images.display(), labels.display()),
-            problem: format!("{n} images but {} labels", lab.dims[0]),
-        });
-    }
-    let pixels = Array2::from_shape_vec((n, rows * cols), img.data)
-        .map_err(|e| Error::BadFile {
-            path: images.to_path_buf(),
-            problem: format!("cannot shape the payload as [{n}, {}]: {e}", rows * cols),
+    Split::from_idx(img, lab)
+}
+
+impl Split {
+    /// Pairs an images file (`[count, rows, cols]`) with its labels file (`[count]`), checking
+    /// that the counts agree; pixels are scaled to `[0, 1]`. Returns the split and the image
+    /// shape `(rows, cols)`.
+    pub fn from_idx(images: Idx, labels: Idx) -> Result<(Self, (usize, usize))> {
+        let [n, rows, cols] = images.dims[..] else {
+            return Err(Error::BadFile {
+                path: images.path,
+                problem: format!("{} dimensions, expected 3", images.dims.len()),
+                hint: "pass an images file (magic number 0x00000803)".into(),
+            });
+        };
+        let [n_labels] = labels.dims[..] else {
+            return Err(Error::BadFile {
+                path: labels.path,
+                problem: format!("{} dimensions, expected 1", labels.dims.len()),
+                hint: "pass a labels file (magic number 0x00000801)".into(),
+            });
+        };
+        if n_labels != n {
+            return Err(Error::Mismatch {
+                what: format!("{} and {}", images.path.display(), labels.path.display()),
+                problem: format!("{n} images but {n_labels} labels"),
+            });
+        }
+        let shape_error = |problem: String| Error::BadFile {
+            path: images.path.clone(),
+            problem,
             hint: "replace it with the official file".into(),
-        })?
-        .mapv(|b| f32::from(b) / 255.0);
-    Ok((
-        Split {
-            images: pixels,
-            labels: lab.data,
-        },
-        (rows, cols),
-    ))
+        };
+        let pixels_per_image = rows
+            .checked_mul(cols)
+            .ok_or_else(|| shape_error(format!("{rows} × {cols} pixels overflow")))?;
+        let pixels = Array2::from_shape_vec((n, pixels_per_image), images.data)
+            .map_err(|e| {
+                shape_error(format!(
+                    "cannot shape the payload as [{n}, {pixels_per_image}]: {e}"
+                ))
+            })?
+            .mapv(|b| f32::from(b) / 255.0);
+        Ok((
+            Self {
+                images: pixels,
+                labels: labels.data,
+            },
+            (rows, cols),
+        ))
+    }
 }
 
 /// The MD5 of a file, as lowercase hex.

@@ -222,8 +222,13 @@ pub fn read_info(dir: &Path) -> Result<RunInfo> {
             "is this a run folder (one that holds run.json)?",
         )
     })?;
-    serde_json::from_str(&text).map_err(|e| Error::BadFile {
-        path: p,
+    parse_info(&p, &text)
+}
+
+/// Parses the text of a `run.json` (`path` only names it in errors).
+pub fn parse_info(path: &Path, text: &str) -> Result<RunInfo> {
+    serde_json::from_str(text).map_err(|e| Error::BadFile {
+        path: path.to_path_buf(),
         problem: format!("not a valid run.json: {e}"),
         hint: "the run folder is damaged; train again".into(),
     })
@@ -238,11 +243,17 @@ pub fn read_metrics(dir: &Path) -> Result<Vec<EpochMetrics>> {
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
         Err(e) => return Err(Error::io(&p, "reading", e)),
     };
+    parse_metrics(&p, &text)
+}
+
+/// Parses the text of a `metrics.jsonl` (`path` only names it in errors): one epoch record
+/// per line.
+pub fn parse_metrics(path: &Path, text: &str) -> Result<Vec<EpochMetrics>> {
     text.lines()
         .enumerate()
         .map(|(i, l)| {
             serde_json::from_str(l).map_err(|e| Error::BadFile {
-                path: p.clone(),
+                path: path.to_path_buf(),
                 problem: format!("line {} is not an epoch record: {e}", i + 1),
                 hint: "the run folder is damaged; train again".into(),
             })
