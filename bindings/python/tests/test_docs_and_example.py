@@ -34,3 +34,10 @@ def test_the_quickstart_example_runs(tmp_path, data_dir):
     assert "generate: Parzen" in done.stdout and "ancestral: Parzen" in done.stdout
     assert (out / "samples_generate.npy").is_file()
     assert bpdl.Model.load(out).has_prior
+    try:
+        import matplotlib  # noqa: F401
+    except ImportError:
+        assert "matplotlib is not installed" in done.stdout
+    else:
+        png = (out / "quickstart.png").read_bytes()
+        assert png.startswith(b"\x89PNG") and len(png) > 10_000
