@@ -1,4 +1,5 @@
-//! Records the git commit the binary is built from (written into every run's `run.json`).
+//! Records the git commit the binary (or the Python module, which uses this script too) is built
+//! from, written into every run's `run.json`.
 
 use std::process::Command;
 
