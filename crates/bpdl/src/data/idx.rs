@@ -66,13 +66,7 @@ impl Idx {
     pub fn parse(path: &Path, bytes: &[u8], magic: u32, kind: &'static str) -> Result<Self> {
         let header = Header::parse(path, bytes, magic, kind)?;
         let payload = &bytes[header.len..];
-        if payload.len() as u64 != header.payload {
-            return Err(Error::BadLength {
-                path: path.to_path_buf(),
-                expected: header.payload,
-                found: payload.len() as u64,
-            });
-        }
+        header.check_payload(path, payload.len())?;
         Ok(Self {
             path: path.to_path_buf(),
             dims: header.dims,
@@ -100,13 +94,7 @@ impl Idx {
             .take(header.payload + 1)
             .read_to_end(&mut data)
             .map_err(|e| corrupt_gz(path, &e))?;
-        if data.len() as u64 != header.payload {
-            return Err(Error::BadLength {
-                path: path.to_path_buf(),
-                expected: header.payload,
-                found: data.len() as u64,
-            });
-        }
+        header.check_payload(path, data.len())?;
         Ok(Self {
             path: path.to_path_buf(),
             dims: header.dims,
@@ -125,6 +113,18 @@ struct Header {
 }
 
 impl Header {
+    /// [`Error::BadLength`] unless `found` payload bytes are what the header announces.
+    fn check_payload(&self, path: &Path, found: usize) -> Result<()> {
+        if found as u64 == self.payload {
+            return Ok(());
+        }
+        Err(Error::BadLength {
+            path: path.to_path_buf(),
+            expected: self.payload,
+            found: found as u64,
+        })
+    }
+
     /// Checks the magic number and the dimensions at the start of `bytes` (which may hold more).
     fn parse(path: &Path, bytes: &[u8], magic: u32, kind: &'static str) -> Result<Self> {
         let too_short = |what: &str| Error::BadFile {
