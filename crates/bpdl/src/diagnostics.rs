@@ -46,6 +46,25 @@ pub struct EpochMetrics {
     /// `log p(x, h)`? (`None` when no held-out images were given.)
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub heldout: Option<HeldOutInference>,
+    /// Supervised learning: the fraction of the epoch's labelled training examples whose
+    /// feed-forward prediction (before their label was clamped) was wrong.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub train_error: Option<f64>,
+    /// Supervised learning: the classification error on the held-out images at the end of the
+    /// epoch ([`crate::eval::classify`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub validation: Option<ValidationErrors>,
+}
+
+/// The classification errors of an epoch's held-out images (supervised learning).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize, Deserialize)]
+pub struct ValidationErrors {
+    /// Held-out examples.
+    pub examples: usize,
+    /// With the feed-forward pass of the encoders, `argmax f_L(…f_1(x))`.
+    pub feedforward: f64,
+    /// After `supervised.predict_steps` iterations of INFERENCE with y free.
+    pub after_inference: f64,
 }
 
 /// The inference curve of an epoch's held-out images: `log p(x, h)` and each of its terms per
@@ -87,6 +106,17 @@ impl std::fmt::Display for EpochMetrics {
         {
             write!(f, " | held-out logp {a:.2}→{b:.2}")?;
         }
+        if let Some(e) = self.train_error {
+            write!(f, " | train err {:.2}%", 100.0 * e)?;
+        }
+        if let Some(v) = &self.validation {
+            write!(
+                f,
+                " | val err {:.2}% (inferred {:.2}%)",
+                100.0 * v.feedforward,
+                100.0 * v.after_inference
+            )?;
+        }
         Ok(())
     }
 }
@@ -96,6 +126,9 @@ impl std::fmt::Display for EpochMetrics {
 pub(crate) struct EpochRunning {
     n: usize,
     sums: EpochMetrics,
+    /// Labelled examples seen and misclassified by their feed-forward pass.
+    labelled: usize,
+    label_errors: usize,
 }
 
 impl EpochRunning {
@@ -109,6 +142,8 @@ impl EpochRunning {
                 layers: vec![LayerStats::default(); depth],
                 ..EpochMetrics::default()
             },
+            labelled: 0,
+            label_errors: 0,
         }
     }
 
@@ -126,6 +161,8 @@ impl EpochRunning {
         let s = &mut self.sums;
         s.log_pxh_before += summary.log_pxh_before;
         s.log_pxh_after += summary.log_pxh_after;
+        self.labelled += summary.labelled;
+        self.label_errors += summary.label_errors;
         let batch = x.nrows().max(1) as f64;
         for l in 0..model.depth() {
             let below = if l == 0 { x } else { inf.post.h[l - 1].view() };
@@ -172,6 +209,9 @@ impl EpochRunning {
                 .collect(),
             minibatches: self.n,
             heldout: None,
+            train_error: (self.labelled > 0)
+                .then(|| self.label_errors as f64 / self.labelled as f64),
+            validation: None,
         }
     }
 }

@@ -25,12 +25,20 @@
 //! are packed once per [`Inference::iterate`] call for the kernel of [`crate::backend::packed`] and reused
 //! by all its iterations, instead of being repacked inside every product.
 //!
+//! ## A clamped label layer
+//! In supervised learning ([`crate::config::SupervisedConfig`]) the top layer is the label y.
+//! With [`LabelEvidence`] the rows whose label is known keep `h_L = y` throughout (after the
+//! feed-forward start and after every update of the top layer), and the layer below feels the
+//! label through `α_y·(g_L(y) − h_{L−1})` instead of `α·(…)`; rows whose label is free are
+//! updated like any top layer, and, when they are unlabelled training examples, do not feel
+//! the label layer at all (`free_rows_pull = false`: the unsupervised terms only).
+//!
 //! ## In-painting
 //! With [`Evidence::Partial`] only the visible entries of x are clamped; the missing ones are
 //! filled from the current reconstruction, and the bottom-up term of h_1 becomes
 //! `f_1([x_visible, g_1(h_1)_missing]) − f_1(g_1(h_1))` (paper §8, Fig. 5).
 
-use ndarray::{Array1, ArrayView2};
+use ndarray::{Array1, ArrayView1, ArrayView2};
 
 use crate::backend::{Device, Matrix, PackedRows, PackedWeights, noise};
 use crate::config::{Acceptance, InferenceConfig, Weighting};
@@ -60,6 +68,20 @@ impl<'a> Evidence<'a> {
             Self::Full(x) | Self::Partial { x, .. } => x,
         }
     }
+}
+
+/// The label layer's evidence for a minibatch (supervised learning; the top layer is y).
+#[derive(Debug, Clone, Copy)]
+pub struct LabelEvidence<'a> {
+    /// One-hot labels `[batch, n_L]` (rows that are not clamped are ignored).
+    pub y: ArrayView2<'a, f32>,
+    /// Per row: 1 when its label is clamped, 0 when y is free.
+    pub clamped: ArrayView1<'a, f32>,
+    /// `α_y`, the weight of the label's top-down term on `h_{L−1}`.
+    pub alpha: f32,
+    /// Whether rows with a free y also feel that term (prediction: yes; unlabelled training
+    /// examples: no).
+    pub free_rows_pull: bool,
 }
 
 /// Called after an inference iteration with its number (0 = the feed-forward start), the
@@ -262,6 +284,11 @@ pub struct EStepSummary {
     pub log_pxh_before: f64,
     /// After the N iterations.
     pub log_pxh_after: f64,
+    /// With [`LabelEvidence`]: clamped rows whose feed-forward prediction `argmax f_L(…)` was
+    /// not their label (0 otherwise).
+    pub label_errors: usize,
+    /// With [`LabelEvidence`]: rows whose label was clamped (0 otherwise).
+    pub labelled: usize,
 }
 
 impl Inference {
@@ -306,7 +333,82 @@ impl Inference {
         Ok(EStepSummary {
             log_pxh_before,
             log_pxh_after: self.ws.log_pxh.mean().unwrap_or(0.0),
+            label_errors: 0,
+            labelled: 0,
         })
+    }
+
+    /// [`Inference::e_step`] with the top layer as a label layer: the feed-forward start, whose
+    /// predictions of the clamped rows are scored (`label_errors`), then those rows are set to
+    /// their label and held there through the iterations ([`LabelEvidence`]).
+    pub fn e_step_labelled(
+        &mut self,
+        dev: &Device,
+        model: &GenerativeModel,
+        x: ArrayView2<'_, f32>,
+        label: &LabelEvidence<'_>,
+        params: &InferenceConfig,
+        rng: &mut Rng,
+    ) -> Result<EStepSummary> {
+        self.feed_forward(dev, model, x)?;
+        let top = model.depth() - 1;
+        if label.y.dim() != self.post.h[top].dim() || label.clamped.len() != x.nrows() {
+            return Err(Error::Shape {
+                op: "labelled inference",
+                expected: format!(
+                    "labels of shape {:?} and a mask of {} rows",
+                    self.post.h[top].dim(),
+                    x.nrows()
+                ),
+                got: format!("{:?} and {}", label.y.dim(), label.clamped.len()),
+            });
+        }
+        let label_errors =
+            dev.argmax_mismatches(self.post.h[top].view(), label.y, label.clamped);
+        let labelled = label.clamped.iter().filter(|&&m| m != 0.0).count();
+        dev.restore_rows(self.post.h[top].view_mut(), label.y, label.clamped);
+        reconstruct(dev, model, x, &mut self.ws, &self.post);
+        let log_pxh_before = self.ws.log_pxh.mean().unwrap_or(0.0);
+        iterate(
+            dev,
+            model,
+            Evidence::Full(x),
+            Some(label),
+            params,
+            (&mut self.ws, &mut self.post),
+            rng,
+            None,
+        )?;
+        Ok(EStepSummary {
+            log_pxh_before,
+            log_pxh_after: self.ws.log_pxh.mean().unwrap_or(0.0),
+            label_errors,
+            labelled,
+        })
+    }
+
+    /// [`Inference::iterate`] with a label layer on top ([`LabelEvidence`]): clamped rows keep
+    /// their label, the layer below feels y with `label.alpha`. The caches must be valid for
+    /// the current h (after [`Inference::feed_forward`], for instance).
+    pub fn iterate_labelled(
+        &mut self,
+        dev: &Device,
+        model: &GenerativeModel,
+        x: ArrayView2<'_, f32>,
+        label: &LabelEvidence<'_>,
+        params: &InferenceConfig,
+        rng: &mut Rng,
+    ) -> Result<()> {
+        iterate(
+            dev,
+            model,
+            Evidence::Full(x),
+            Some(label),
+            params,
+            (&mut self.ws, &mut self.post),
+            rng,
+            None,
+        )
     }
 
     /// The feed-forward start `h_l ← f_l(h_{l−1})` (the approximate posterior q), which also
@@ -365,6 +467,7 @@ impl Inference {
             dev,
             model,
             evidence,
+            None,
             params,
             (&mut self.ws, &mut self.post),
             rng,
@@ -389,10 +492,12 @@ fn reconstruct(
 }
 
 /// [`Inference::iterate`] on the buffers `(ws, post)`.
+#[allow(clippy::too_many_arguments)] // the buffers travel as one pair
 fn iterate(
     dev: &Device,
     model: &GenerativeModel,
     evidence: Evidence<'_>,
+    label: Option<&LabelEvidence<'_>>,
     params: &InferenceConfig,
     (ws, post): (&mut InferenceWorkspace, &mut Posterior),
     rng: &mut Rng,
@@ -411,6 +516,20 @@ fn iterate(
             got: format!("{:?}", visible.dim()),
         });
     }
+    if let Some(lab) = label {
+        let top = &post.h[model.depth() - 1];
+        if lab.y.dim() != top.dim() || lab.clamped.len() != x.nrows() {
+            return Err(Error::Shape {
+                op: "labelled inference",
+                expected: format!(
+                    "labels of shape {:?} and a mask of {} rows",
+                    top.dim(),
+                    x.nrows()
+                ),
+                got: format!("{:?} and {}", lab.y.dim(), lab.clamped.len()),
+            });
+        }
+    }
     if params.steps == 0 {
         // nothing to iterate (the encoders' codes): no packing, the start's caches stand
         ws.rejections = 0;
@@ -428,7 +547,8 @@ fn iterate(
             dev.column_sq_norms(pair.decoder.weight.view(), c.view_mut());
         }
     }
-    let per_row = backtrack || gauss_newton;
+    let label_masks_alpha = label.is_some_and(|l| !l.free_rows_pull);
+    let per_row = backtrack || gauss_newton || label_masks_alpha;
     ws.step_scale.fill(1.0);
     ws.rejections = 0;
     if backtrack {
@@ -484,7 +604,11 @@ fn iterate(
             if let Some(lat) = lateral {
                 lat.prediction(dev, post.h[l].view(), &mut ws.lateral_pred);
             }
-            let (above, alpha) = if l + 1 < depth {
+            // the layer just below a label layer feels it with α_y
+            let below_label = label.filter(|_| l + 2 == depth);
+            let (above, alpha) = if let Some(lab) = below_label {
+                (Some(ws.recon[l + 1].view()), lab.alpha)
+            } else if l + 1 < depth {
                 (Some(ws.recon[l + 1].view()), params.alpha)
             } else if lateral.is_some() {
                 (Some(ws.lateral_pred.view()), params.top_prior_alpha)
@@ -496,7 +620,7 @@ fn iterate(
                 _ => params.delta,
             };
             if per_row {
-                if gauss_newton && l + 1 < depth {
+                if gauss_newton && l + 1 < depth && below_label.is_none() {
                     let w = &pair.decoder.weight;
                     dev.jacobian_scale(
                         ws.recon[l].view(),
@@ -519,6 +643,10 @@ fn iterate(
                         ws.row_alpha.view_mut(),
                     );
                 }
+                if let Some(lab) = below_label.filter(|l| !l.free_rows_pull) {
+                    // unlabelled examples: the label layer exerts no pressure
+                    dev.scale_by(ws.row_alpha.view_mut(), lab.clamped);
+                }
                 dev.inference_step_rows(
                     post.h[l].view_mut(),
                     ws.bottom_up[l].view(),
@@ -539,6 +667,10 @@ fn iterate(
             }
             if params.noise_std > 0.0 {
                 noise::perturb(dev, rng, params.noise_std, post.h[l].view_mut());
+            }
+            if let Some(lab) = label.filter(|_| l + 1 == depth) {
+                // a known label stays clamped
+                dev.restore_rows(post.h[l].view_mut(), lab.y, lab.clamped);
             }
             let rows = &mut ws.rows[0];
             g.forward_packed(

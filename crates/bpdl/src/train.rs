@@ -25,7 +25,7 @@ use crate::data::batches::{batches, epoch_order, gather_rows};
 pub use crate::diagnostics::EpochMetrics;
 use crate::diagnostics::EpochRunning;
 use crate::error::{Error, Result};
-use crate::inference::{EStepSummary, Evidence, Inference};
+use crate::inference::{EStepSummary, Evidence, Inference, LabelEvidence};
 use crate::learning::{self, LearningWorkspace, MStep, MStepLosses, ModelOptimizer, Rates};
 use crate::model::lateral::LateralPrior;
 use crate::model::prior::PriorAccumulator;
@@ -124,7 +124,49 @@ pub fn train_with_heldout(
     state: &mut TrainState,
     observer: &mut (dyn TrainObserver + Send),
 ) -> Result<()> {
+    train_examples(dev, images, heldout, None, config, state, observer)
+}
+
+/// The labels of supervised and semi-supervised training (`supervised.enabled`): one per
+/// training image and, optionally, one per held-out image (for the per-epoch validation error).
+#[derive(Debug, Clone, Copy)]
+pub struct Labels<'a> {
+    /// The class (0–9) of every training image; with `supervised.labels = N` only N of them,
+    /// balanced across classes, are used ([`crate::data::labelled`]).
+    pub train: &'a [u8],
+    /// The class of every held-out image.
+    pub heldout: Option<&'a [u8]>,
+}
+
+/// [`train_with_heldout`] with labels: required when `supervised.enabled` (the top layer is then
+/// the label, clamped in the E-step), ignored otherwise.
+pub fn train_examples(
+    dev: &Device,
+    images: ArrayView2<'_, f32>,
+    heldout: Option<ArrayView2<'_, f32>>,
+    labels: Option<Labels<'_>>,
+    config: &Config,
+    state: &mut TrainState,
+    observer: &mut (dyn TrainObserver + Send),
+) -> Result<()> {
     let config = config.clone().validated()?;
+    let labels = match (config.supervised.enabled, labels) {
+        (false, _) => None,
+        (true, None) => {
+            return Err(Error::Usage(
+                "supervised.enabled = true needs the labels of the training images; train from a \
+                 labelled dataset"
+                    .into(),
+            ));
+        }
+        (true, Some(l)) => {
+            crate::data::labelled::check_labels("training labels", l.train, images.nrows())?;
+            if let (Some(h), Some(hl)) = (heldout, l.heldout) {
+                crate::data::labelled::check_labels("held-out labels", hl, h.nrows())?;
+            }
+            Some(l)
+        }
+    };
     let batch = config.train.batch_size;
     let n_batches = images.nrows() / batch;
     if n_batches == 0 {
@@ -140,7 +182,11 @@ pub fn train_with_heldout(
         state.model.top_prior = None;
     }
     let mut learner = Learner::new(config, state.clone(), batch)?;
-    let result = dev.install(|| learner.train_epochs(dev, images, heldout, observer));
+    let plan = match labels {
+        Some(l) => Some(SupervisedPlan::new(&learner.config, l)?),
+        None => None,
+    };
+    let result = dev.install(|| learner.train_epochs(dev, images, heldout, plan, observer));
     // whatever happened, the caller's state is where training stopped
     *state = learner.into_state();
     result
@@ -156,6 +202,33 @@ pub struct Learner {
     x: Matrix,
     inference: Inference,
     learning: LearningWorkspace,
+    /// Supervised learning: the one-hot labels of the minibatch, `[batch, 10]` …
+    y: Matrix,
+    /// … and which rows have theirs clamped (1) or free (0).
+    clamped: ndarray::Array1<f32>,
+    /// The minibatch's rows (semi-supervised: labelled first).
+    rows: Vec<usize>,
+}
+
+/// How supervised training draws its minibatches.
+#[derive(Debug, Clone)]
+struct SupervisedPlan<'a> {
+    labels: Labels<'a>,
+    /// Semi-supervised: the labelled subset and the labelled examples per minibatch.
+    subset: Option<(Vec<usize>, usize)>,
+}
+
+impl<'a> SupervisedPlan<'a> {
+    fn new(config: &Config, labels: Labels<'a>) -> Result<Self> {
+        let sup = &config.supervised;
+        let subset = if sup.semi_supervised() {
+            let subset = crate::data::labelled::labelled_subset(labels.train, sup.labels, config.seed)?;
+            Some((subset, sup.labelled_per_batch))
+        } else {
+            None
+        };
+        Ok(Self { labels, subset })
+    }
 }
 
 impl Learner {
@@ -168,6 +241,9 @@ impl Learner {
             x: Matrix::zeros((batch, model.input_size())),
             inference: Inference::new(model, batch),
             learning: LearningWorkspace::new(model, batch, config.learning.optimizer),
+            y: Matrix::zeros((batch, model.top_size())),
+            clamped: ndarray::Array1::zeros(batch),
+            rows: Vec::with_capacity(batch),
             config,
             state,
         })
@@ -195,20 +271,40 @@ impl Learner {
         dev: &Device,
         images: ArrayView2<'_, f32>,
         heldout: Option<ArrayView2<'_, f32>>,
+        plan: Option<SupervisedPlan<'_>>,
         observer: &mut (dyn TrainObserver + Send),
     ) -> Result<()> {
         let (cfg, batch) = (self.config.clone(), self.x.nrows());
-        let n_batches = images.nrows() / batch;
+        // semi-supervised minibatches: k labelled rows, then B − k of the pass over all images
+        let k = plan.as_ref().and_then(|p| p.subset.as_ref()).map_or(0, |s| s.1);
+        let n_batches = images.nrows() / (batch - k);
         while self.state.epochs_done < cfg.train.epochs {
             let epoch = self.state.epochs_done;
             let started = Instant::now();
             let rates = learning::learning_rates(&cfg.model, &cfg.learning, epoch);
             let order = epoch_order(images.nrows(), &mut self.state.rngs.data);
+            let labelled = match plan.as_ref().and_then(|p| p.subset.as_ref()) {
+                Some((subset, k)) => crate::data::labelled::labelled_order(
+                    subset, n_batches, *k, cfg.seed, epoch,
+                ),
+                None => Vec::new(),
+            };
             let mut running = EpochRunning::new(self.state.model.depth());
-            for (b, rows) in order.chunks_exact(batch).enumerate() {
+            for (b, unlabelled) in order.chunks_exact(batch - k).enumerate() {
                 let at = |e: Error| locate(e, epoch + 1, b + 1);
-                self.load_minibatch(images, rows);
-                let inferred = self.e_step(dev).map_err(at)?; // h ← INFERENCE(x)
+                let mut rows = std::mem::take(&mut self.rows);
+                rows.clear();
+                rows.extend_from_slice(&labelled[b * k..(b + 1) * k]);
+                rows.extend_from_slice(unlabelled);
+                self.load_minibatch(images, &rows);
+                let inferred = match &plan {
+                    Some(p) => {
+                        self.load_labels(p.labels.train, &rows, k, p.subset.is_some());
+                        self.e_step_labelled(dev).map_err(at)?
+                    }
+                    None => self.e_step(dev).map_err(at)?, // h ← INFERENCE(x)
+                };
+                self.rows = rows;
                 running.observe_inference(
                     dev,
                     &self.state.model,
@@ -216,7 +312,8 @@ impl Learner {
                     &self.inference,
                     inferred,
                 );
-                let losses = self.m_step(dev, &rates).map_err(at)?; // each map toward its target
+                let semi = plan.as_ref().is_some_and(|p| p.subset.is_some());
+                let losses = self.m_step_rows(dev, &rates, semi).map_err(at)?; // each map toward its target
                 running.observe_losses(losses);
                 observer
                     .minibatch_done(epoch + 1, b + 1, n_batches, &|| running.metrics(epoch + 1))?;
@@ -227,7 +324,26 @@ impl Learner {
             metrics.seconds = started.elapsed().as_secs_f64();
             metrics.lr = cfg.learning.rate_at(epoch);
             if let Some(images) = heldout.filter(|h| h.nrows() > 0) {
-                metrics.heldout = Some(heldout_inference(dev, &self.state.model, images, &cfg)?);
+                let model = &self.state.model;
+                match plan.as_ref().and_then(|p| p.labels.heldout) {
+                    Some(labels) => {
+                        let mut rng = Seed(cfg.seed).stream("heldout-inference");
+                        metrics.validation = Some(crate::eval::classify::validation_errors(
+                            dev,
+                            model,
+                            images,
+                            labels,
+                            &cfg.inference,
+                            &cfg.supervised,
+                            cfg.train.batch_size,
+                            &mut rng,
+                        )?);
+                    }
+                    None if plan.is_none() => {
+                        metrics.heldout = Some(heldout_inference(dev, model, images, &cfg)?);
+                    }
+                    None => {}
+                }
             }
             observer.epoch_done(&metrics, &self.state)?;
         }
@@ -238,6 +354,28 @@ impl Learner {
             observer.prior_fitted(&self.state)?;
         }
         Ok(())
+    }
+
+    /// Sets the minibatch's one-hot labels from `labels[rows]`; with `semi`, only the first `k`
+    /// rows keep theirs clamped (the others are unlabelled), otherwise every row does.
+    fn load_labels(&mut self, labels: &[u8], rows: &[usize], k: usize, semi: bool) {
+        crate::data::labelled::one_hot_rows(labels, rows, self.y.view_mut());
+        for (i, c) in self.clamped.iter_mut().enumerate() {
+            *c = if !semi || i < k { 1.0 } else { 0.0 };
+        }
+    }
+
+    /// The E-step with the label layer: the clamped rows' top layer held at their label.
+    fn e_step_labelled(&mut self, dev: &Device) -> Result<EStepSummary> {
+        let (model, rng) = (&self.state.model, &mut self.state.rngs.inference);
+        let label = LabelEvidence {
+            y: self.y.view(),
+            clamped: self.clamped.view(),
+            alpha: self.config.supervised.label_alpha,
+            free_rows_pull: false,
+        };
+        self.inference
+            .e_step_labelled(dev, model, self.x.view(), &label, &self.config.inference, rng)
     }
 
     /// The current minibatch `[batch, n_x]`.
@@ -270,12 +408,18 @@ impl Learner {
     /// The M-step on the current minibatch and its inferred h: every map learns toward its local
     /// target at this epoch's `rates`, corruption drawn from the corruption stream.
     pub fn m_step(&mut self, dev: &Device, rates: &Rates) -> Result<&MStepLosses> {
+        self.m_step_rows(dev, rates, false)
+    }
+
+    /// [`Learner::m_step`]; with `semi`, the label layer's maps learn from the clamped rows only.
+    fn m_step_rows(&mut self, dev: &Device, rates: &Rates, semi: bool) -> Result<&MStepLosses> {
         let step = MStep {
             x: self.x.view(),
             post: &self.inference.post,
             model: &self.config.model,
             learning: &self.config.learning,
             rates,
+            top_rows: semi.then(|| self.clamped.view()),
         };
         let state = &mut self.state;
         learning::m_step(

@@ -201,6 +201,7 @@ fn m_step_in_epoch(
         model: &config.model,
         learning: &config.learning,
         rates: &rates,
+        top_rows: None,
     };
     let mut rng = Seed(9).stream("corruption");
     learning::m_step(dev, &mut m, step, &mut ws, &mut opt, &mut rng).unwrap();

@@ -94,6 +94,37 @@ impl Device {
         });
     }
 
+    /// How many rows with `mask_i ≠ 0` have their largest entry of `scores` (the first one on
+    /// ties) in another column than the largest entry of `targets` (one-hot labels): the
+    /// classification errors of the masked rows, counted without allocating.
+    ///
+    /// # Panics
+    /// If the shapes differ.
+    pub fn argmax_mismatches(
+        &self,
+        scores: ArrayView2<'_, f32>,
+        targets: ArrayView2<'_, f32>,
+        mask: ndarray::ArrayView1<'_, f32>,
+    ) -> usize {
+        let first_max = |row: ndarray::ArrayView1<'_, f32>| {
+            let mut best = 0;
+            for (j, &v) in row.iter().enumerate() {
+                if v > row[best] {
+                    best = j;
+                }
+            }
+            best
+        };
+        assert_eq!(scores.dim(), targets.dim(), "argmax_mismatches: shapes");
+        scores
+            .rows()
+            .into_iter()
+            .zip(targets.rows())
+            .zip(mask.iter())
+            .filter(|((s, t), m)| **m != 0.0 && first_max(*s) != first_max(*t))
+            .count()
+    }
+
     /// The column of the largest entry of every row (the first one on ties).
     pub fn row_argmax(&self, m: ArrayView2<'_, f32>) -> Vec<usize> {
         self.install(|| {

@@ -199,6 +199,20 @@ impl Device {
         count
     }
 
+    /// `v_i ← v_i · w_i`, entry by entry.
+    pub fn scale_by(&self, mut v: ArrayViewMut1<'_, f32>, w: ArrayView1<'_, f32>) {
+        Zip::from(&mut v).and(&w).for_each(|v, &w| *v *= w);
+    }
+
+    /// `m_i ← w_i · m_i` for every row i (a per-example weight, e.g. a 0/1 mask).
+    pub fn scale_rows(&self, mut m: ArrayViewMut2<'_, f32>, w: ArrayView1<'_, f32>) {
+        self.install(|| {
+            Zip::from(m.rows_mut())
+                .and(&w)
+                .par_for_each(|mut m, &w| m.mapv_inplace(|v| v * w));
+        });
+    }
+
     /// `m_i ← saved_i` for every row i with `rejected_i = 1`.
     pub fn restore_rows(
         &self,

@@ -15,6 +15,7 @@
 
 use serde::{Deserialize, Serialize};
 
+use super::supervised::{CLASSES, SupervisedConfig};
 use super::{Validate, check, positive_finite};
 use crate::activation::Activation;
 use crate::data::Dataset;
@@ -38,6 +39,9 @@ pub struct Config {
     pub train: TrainConfig,
     /// GENERATE (Algorithm 2) and the other samplers.
     pub generate: GenerateConfig,
+    /// The label as the observed top layer (supervised and semi-supervised learning; off in the
+    /// paper's experiment).
+    pub supervised: SupervisedConfig,
 }
 
 /// bpdl's default: [`Config::paper`] with x corrupted by σ = 0.5 (not 0.3) and a
@@ -102,6 +106,7 @@ impl Config {
             learning: LearningConfig::default(),
             train: TrainConfig::default(),
             generate: GenerateConfig::default(),
+            supervised: SupervisedConfig::default(),
         }
     }
 }
@@ -538,7 +543,25 @@ impl Validate for Config {
         self.inference.validate()?;
         self.learning.validate()?;
         self.model.validate()?;
-        self.generate.validate()
+        self.generate.validate()?;
+        self.supervised.validate()?;
+        if self.supervised.enabled {
+            let layers = &self.model.layers;
+            check(
+                layers.len() >= 2 && layers.last().is_some_and(|l| l.size == CLASSES),
+                "model.layers",
+                "with supervised.enabled the top layer is the label: it must have size 10, above \
+                 at least one hidden layer",
+            )?;
+        }
+        if self.supervised.semi_supervised() {
+            check(
+                (1..self.train.batch_size).contains(&self.supervised.labelled_per_batch),
+                "supervised.labelled_per_batch",
+                "must be at least 1 and below train.batch_size",
+            )?;
+        }
+        Ok(())
     }
 }
 

@@ -9,12 +9,14 @@
 //! Finally [`Validate::validate`] checks the ranges and names the key of any value out of range.
 
 mod learner;
+pub mod supervised;
 
 pub use learner::{
     Acceptance, Config, CorruptionConfig, DataConfig, GenerateConfig, InferenceConfig, InitScheme,
     LateralKind, LateralPriorConfig, LayerConfig, LearningConfig, ModelConfig, Optimizer, Preset,
     PriorCovariance, TrainConfig, ValidConfig, Weighting,
 };
+pub use supervised::SupervisedConfig;
 
 use std::path::Path;
 

@@ -4,6 +4,7 @@
 pub mod batches;
 pub mod check;
 pub mod idx;
+pub mod labelled;
 pub mod mnist;
 
 pub use mnist::{Dataset, Mnist, Split, SplitName};

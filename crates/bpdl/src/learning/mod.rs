@@ -19,7 +19,7 @@ pub mod optimizer;
 pub use local_delta::{LocalDelta, local_delta};
 pub use optimizer::{Gradient, MapOptimizer};
 
-use ndarray::{Array1, ArrayView2};
+use ndarray::{Array1, ArrayView1, ArrayView2};
 use serde::{Deserialize, Serialize};
 
 use crate::backend::{Device, Matrix};
@@ -83,6 +83,8 @@ pub struct MStepLosses {
 #[derive(Debug, Clone)]
 struct MapBuffers {
     prediction: Matrix,
+    /// The target with the rows left out replaced by the prediction (semi-supervised only).
+    target: Matrix,
     error: Matrix,
     row_sse: Array1<f64>,
     grad: Gradient,
@@ -92,6 +94,7 @@ impl MapBuffers {
     fn new(batch: usize, map: &Map, optimizer: Optimizer) -> Self {
         Self {
             prediction: Matrix::zeros((batch, map.n_out())),
+            target: Matrix::zeros((batch, map.n_out())),
             error: Matrix::zeros((batch, map.n_out())),
             row_sse: Array1::zeros(batch),
             grad: Gradient::new(optimizer, map),
@@ -180,6 +183,11 @@ pub struct MStep<'a> {
     pub learning: &'a LearningConfig,
     /// This epoch's learning rate of every map ([`learning_rates`]).
     pub rates: &'a Rates,
+    /// Semi-supervised learning: per row, 1 when its label was clamped, 0 when it was free.
+    /// The two maps of the top (label) layer then learn from the labelled rows only (the error
+    /// of an unlabelled row is zero: its target is taken to be the prediction); `None`: every
+    /// row teaches every map.
+    pub top_rows: Option<ArrayView1<'a, f32>>,
 }
 
 /// One M-step of `model` (Algorithm 2, TRAIN: every map toward its local target): corrupt every
@@ -206,6 +214,7 @@ pub fn m_step<'w>(
         model: model_cfg,
         learning: cfg,
         rates,
+        top_rows,
     } = step;
     let depth = model.depth();
     if model_cfg.layers.len() != depth
@@ -239,6 +248,7 @@ pub fn m_step<'w>(
         let (dec_opt, enc_opt) = (&mut opt.decoders[l - 1], &mut opt.encoders[l - 1]);
         let (dec_buf, enc_buf) = (&mut ws.decoders[l - 1], &mut ws.encoders[l - 1]);
         let corrupted = &ws.corrupted;
+        let rows = top_rows.filter(|_| l == depth);
         // g_l and f_l share no parameter and no buffer: they learn concurrently, each with its
         // own thread (the same arithmetic as one after the other).
         let (decoder_loss, encoder_loss) = dev.join(
@@ -250,7 +260,7 @@ pub fn m_step<'w>(
                     decoder,
                     dec_opt,
                     dec_buf,
-                    (corrupted[l].view(), value(l - 1)),
+                    (corrupted[l].view(), value(l - 1), rows),
                     rates.decoder[l - 1],
                 )
             },
@@ -262,7 +272,7 @@ pub fn m_step<'w>(
                     encoder,
                     enc_opt,
                     enc_buf,
-                    (corrupted[l - 1].view(), value(l)),
+                    (corrupted[l - 1].view(), value(l), rows),
                     rates.encoder[l - 1],
                 )
             },
@@ -284,10 +294,23 @@ fn learn_map(
     map: &mut Map,
     opt: &mut MapOptimizer,
     buf: &mut MapBuffers,
-    (input, target): (ArrayView2<'_, f32>, ArrayView2<'_, f32>),
+    (input, target, rows): (
+        ArrayView2<'_, f32>,
+        ArrayView2<'_, f32>,
+        Option<ArrayView1<'_, f32>>,
+    ),
     lr: f32,
 ) -> std::result::Result<f64, ()> {
     map.forward(dev, input, buf.prediction.view_mut());
+    let target = match rows {
+        Some(rows) => {
+            // rows left out learn nothing: their target is the prediction itself
+            buf.target.assign(&buf.prediction);
+            dev.restore_rows(buf.target.view_mut(), target, rows);
+            buf.target.view()
+        }
+        None => target,
+    };
     let delta = local_delta(
         dev,
         input,

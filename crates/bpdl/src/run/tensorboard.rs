@@ -46,6 +46,8 @@
 //! | `heldout/log_pxh_se/start`, `…/end` | first and last of `heldout.log_pxh_se` |
 //! | `heldout/<term>/start`, `…/end` | first and last of each `heldout.terms` (name, spaces as `_`: `log_p(x|h1)`) |
 //! | `heldout/cosine_<layer>/start`, `…/end` | first and last of each `heldout.alignment` |
+//! | `error/train` | `train_error` (supervised learning) |
+//! | `error/validation_feedforward`, `error/validation_inferred`, `error/validation_examples` | `validation.feedforward`, `validation.after_inference`, `validation.examples` |
 //! | `generate/samples` (image) | 64 GENERATE samples (square images, feature `report`) |
 //! | `codes/h<l>` (histogram) | the inferred `h_l` of the first [`PICTURE_EXAMPLES`] held-out images |
 //! | `config` (text, first event of a file) | the resolved config TOML |
@@ -373,6 +375,14 @@ pub fn epoch_scalars(m: &EpochMetrics) -> Vec<(String, f64)> {
         for a in &h.alignment {
             ends(&format!("cosine_{}", a.name.replace(' ', "_")), &a.mean);
         }
+    }
+    if let Some(e) = m.train_error {
+        out.push(("error/train".to_string(), e));
+    }
+    if let Some(v) = &m.validation {
+        out.push(("error/validation_feedforward".to_string(), v.feedforward));
+        out.push(("error/validation_inferred".to_string(), v.after_inference));
+        out.push(("error/validation_examples".to_string(), v.examples as f64));
     }
     out
 }

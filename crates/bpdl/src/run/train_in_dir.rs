@@ -68,6 +68,10 @@ pub struct TrainingData<'a> {
     pub validation: Option<ArrayView2<'a, f32>>,
     /// What the images are, for the progress display (`mnist`, `arrays`).
     pub name: &'a str,
+    /// The class of every training image (supervised learning; `None` for unlabelled data).
+    pub train_labels: Option<&'a [u8]>,
+    /// The class of every validation image.
+    pub validation_labels: Option<&'a [u8]>,
 }
 
 impl<'a> TrainingData<'a> {
@@ -77,6 +81,8 @@ impl<'a> TrainingData<'a> {
             train: data.train.images.view(),
             validation: Some(data.validation.images.view()),
             name: data.dataset.name(),
+            train_labels: Some(&data.train.labels),
+            validation_labels: Some(&data.validation.labels),
         }
     }
 
@@ -94,6 +100,8 @@ impl<'a> TrainingData<'a> {
             train,
             validation,
             name: "arrays",
+            train_labels: None,
+            validation_labels: None,
         })
     }
 }
@@ -246,7 +254,12 @@ pub fn train_in_dir(
         observer,
         board,
     };
-    train::train_with_heldout(dev, images, heldout, config, &mut state, &mut saving)?;
+    let n_heldout = heldout.map_or(0, |h| h.nrows());
+    let labels = data.train_labels.map(|l| train::Labels {
+        train: &l[..images.nrows().min(l.len())],
+        heldout: data.validation_labels.map(|v| &v[..n_heldout.min(v.len())]),
+    });
+    train::train_examples(dev, images, heldout, labels, config, &mut state, &mut saving)?;
     Ok(Trained {
         state,
         seconds: started.elapsed().as_secs_f64(),
@@ -322,6 +335,11 @@ fn check_resumable(ckpt: &Path, config: &Config, saved: &Config) -> Result<()> {
         ("model", config.model != saved.model),
         ("data", config.data != saved.data),
         ("seed", config.seed != saved.seed),
+        ("supervised", config.supervised != saved.supervised && {
+            // the prediction and baseline settings may change; what is learnt from may not
+            let (a, b) = (&config.supervised, &saved.supervised);
+            (a.enabled, a.labels, a.labelled_per_batch) != (b.enabled, b.labels, b.labelled_per_batch)
+        }),
         (
             "learning.optimizer",
             config.learning.optimizer != saved.learning.optimizer,

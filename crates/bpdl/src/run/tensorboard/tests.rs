@@ -300,6 +300,12 @@ fn every_number_of_an_epoch_has_its_tag() {
             terms: vec![curve("log p(x|h1)", &[-9.0, -8.0, -7.0])],
             alignment: vec![curve("h1", &[0.1, 0.3])],
         }),
+        train_error: Some(0.25),
+        validation: Some(crate::diagnostics::ValidationErrors {
+            examples: 40,
+            feedforward: 0.125,
+            after_inference: 0.1,
+        }),
     };
     let got = epoch_scalars(&m);
     let want: Vec<(&str, f64)> = vec![
@@ -328,6 +334,10 @@ fn every_number_of_an_epoch_has_its_tag() {
         ("heldout/log_p(x|h1)/end", -7.0),
         ("heldout/cosine_h1/start", 0.1),
         ("heldout/cosine_h1/end", 0.3),
+        ("error/train", 0.25),
+        ("error/validation_feedforward", 0.125),
+        ("error/validation_inferred", 0.1),
+        ("error/validation_examples", 40.0),
     ];
     let got: Vec<(&str, f64)> = got.iter().map(|(t, v)| (t.as_str(), *v)).collect();
     assert_eq!(got, want);
