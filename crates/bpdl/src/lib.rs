@@ -23,6 +23,7 @@
 //! | E-step: INFERENCE with targetprop (§4–6, Eq. 8, 12; Algorithm 2) | [`inference`] | [`inference::Inference::e_step`], [`inference::Inference::iterate`], [`inference::Evidence`] |
 //! | M-step: local denoising rules, no backprop (§4, Algorithm 2 TRAIN) | [`learning`] | [`learning::m_step`], [`learning::local_delta()`] |
 //! | variational EM loop, top prior (§3, §8) | [`train`] | [`train::train`], [`train::Learner`] ([`train::Learner::e_step`], [`train::Learner::m_step`]), [`train::fit_top_prior`] |
+//! | the price of biological plausibility: the supervised network trained by ordinary back-propagation (hand-written gradients; never used by the learner) | [`baselines`] | [`baselines::backprop::train`], [`baselines::backprop::BackpropNet`], [`baselines::backprop::BackpropSettings`] |
 //! | lateral connections within the top layer as its prior (§9, an extension) | [`model::lateral`] | [`model::lateral::LateralPrior`] ([`model::lateral::LateralPrior::fit`], [`model::lateral::LateralPrior::sample`], [`model::lateral::LateralPrior::pseudo_log_likelihood`]) |
 //! | the denoising criterion's corruption (§5, §8) | [`model::corruption`] | [`model::corruption::corrupt`] |
 //! | health of the codes (gap S6) | [`diagnostics`] | [`diagnostics::LayerStats`] |
@@ -50,6 +51,7 @@
 
 pub mod activation;
 pub mod backend;
+pub mod baselines;
 #[cfg(feature = "bench")]
 pub mod bench;
 pub mod checkpoint;

@@ -1,11 +1,13 @@
-//! The kernels of the evaluation classifier ([`crate::eval::classifier`]), as `Device`
-//! operations:
+//! The kernels of hand-written back-propagation, as `Device` operations: the evaluation
+//! classifier's ([`crate::eval::classifier`]) and the back-propagation baseline's
+//! ([`crate::baselines::backprop`]); the learner never calls them.
 //!
 //! | kernel | formula |
 //! |---|---|
 //! | [`Device::softmax_rows`] | `p_ij = exp(z_ij − max_j z_ij) / Σ_j exp(z_ij − max_j z_ij)` |
 //! | [`Device::softmax_cross_entropy`] | `ℓ = −Σ_i log p_{i,y_i}`, `∂ℓ/∂z = scale·(p − onehot(y))` |
 //! | [`Device::relu_backward`] | `δ ← δ ⊙ 1[h > 0]` |
+//! | [`Device::slope_backward`] | `δ ← δ ⊙ φ'(h)`, φ' written from the output h |
 //! | [`Device::row_argmax`] | `ŷ_i = argmax_j m_ij` (the first maximum) |
 //!
 //! Every row is processed independently with the same arithmetic, and the row losses are added in
@@ -15,6 +17,7 @@ use ndarray::{ArrayView2, ArrayViewMut2, Axis, Zip};
 use rayon::prelude::*;
 
 use super::Device;
+use crate::activation::Activation;
 
 impl Device {
     /// Replaces every row of logits `z` by its softmax (shifted by the row maximum, so large
@@ -123,6 +126,23 @@ impl Device {
             .zip(mask.iter())
             .filter(|((s, t), m)| **m != 0.0 && first_max(*s) != first_max(*t))
             .count()
+    /// `δ ← δ ⊙ φ'(h)`: back-propagation through the non-linearity `act` whose outputs are `h`,
+    /// with the slope written from the output ([`Activation::slope_from_output`], the same φ' as
+    /// [`Device::output_error`]). For ReLU it equals [`Device::relu_backward`].
+    ///
+    /// # Panics
+    /// If the shapes differ.
+    pub fn slope_backward(
+        &self,
+        delta: ArrayViewMut2<'_, f32>,
+        h: ArrayView2<'_, f32>,
+        act: Activation,
+    ) {
+        self.for_rows2(delta, h, |_, mut d, h| {
+            Zip::from(&mut d)
+                .and(&h)
+                .for_each(|d, &h| *d *= act.slope_from_output(h));
+        });
     }
 
     /// The column of the largest entry of every row (the first one on ties).
@@ -170,6 +190,28 @@ mod tests {
         let loss = dev.softmax_cross_entropy(z.view(), &[0], g.view_mut(), 1.0);
         assert!((loss - 4.0f64.ln()).abs() < 1e-6, "{loss}");
         assert!((g[[0, 0]] + 0.75).abs() < 1e-6 && (g[[0, 1]] - 0.75).abs() < 1e-6);
+    }
+
+    /// φ'(a) from y = φ(a): sigmoid y(1 − y), tanh 1 − y², softplus 1 − e^(−y), ReLU 1[y > 0],
+    /// linear 1.
+    #[test]
+    fn slope_backward_multiplies_by_the_slope_written_from_the_output() {
+        let dev = Device::cpu(2).unwrap();
+        let h = array![[0.5f32, 0.25], [0.0, 2.0]];
+        let cases = [
+            (Activation::Sigmoid, [[0.25f32, 0.1875], [0.0, -2.0]]),
+            (Activation::Tanh, [[0.75, 0.9375], [1.0, -3.0]]),
+            (Activation::Relu, [[1.0, 1.0], [0.0, 1.0]]),
+            (Activation::Linear, [[1.0, 1.0], [1.0, 1.0]]),
+        ];
+        for (act, expected) in cases {
+            let mut d = ndarray::Array2::<f32>::from_elem((2, 2), 1.0);
+            dev.slope_backward(d.view_mut(), h.view(), act);
+            assert_eq!(d, ndarray::arr2(&expected), "{act:?}");
+        }
+        let mut d = ndarray::Array2::<f32>::from_elem((1, 1), 1.0);
+        dev.slope_backward(d.view_mut(), array![[2.0f32]].view(), Activation::Softplus);
+        assert!((d[[0, 0]] - (1.0 - (-2.0f32).exp())).abs() < 1e-6);
     }
 
     #[test]

@@ -17,8 +17,9 @@
 //!   ([`gaussian`]), the lateral top prior's rule and Gibbs sweeps ([`lateral`]), the Parzen
 //!   densities ([`parzen`]), the reductions read back by training ([`reductions`]) and
 //!   independent work items ([`Device::map_indexed`]);
-//! * the evaluation classifier's kernels ([`classifier`]), the feature-space reductions of the
-//!   sample-quality measures ([`features`]) and the f64 symmetric eigendecomposition ([`eigen`]).
+//! * the back-propagation kernels of the evaluation classifier and of the baseline
+//!   ([`classifier`]), the feature-space reductions of the sample-quality measures
+//!   ([`features`]) and the f64 symmetric eigendecomposition ([`eigen`]).
 //!
 //! The thread count is explicit: a `Device` owns a rayon pool of exactly that many threads and
 //! every operation (GEMM included) runs in it, and its threads flush denormal numbers to zero;
