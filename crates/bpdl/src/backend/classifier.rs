@@ -126,6 +126,8 @@ impl Device {
             .zip(mask.iter())
             .filter(|((s, t), m)| **m != 0.0 && first_max(*s) != first_max(*t))
             .count()
+    }
+
     /// `δ ← δ ⊙ φ'(h)`: back-propagation through the non-linearity `act` whose outputs are `h`,
     /// with the slope written from the output ([`Activation::slope_from_output`], the same φ' as
     /// [`Device::output_error`]). For ReLU it equals [`Device::relu_backward`].
