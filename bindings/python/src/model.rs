@@ -117,6 +117,46 @@ impl PyModel {
         Ok(post.h.into_iter().map(|h| h.into_pyarray(py)).collect())
     }
 
+    /// The class of every row of `x` for a model trained with a label layer
+    /// (`supervised.enabled`): `(feed-forward, after inference)`, each `[n]` of `u8`.
+    #[pyo3(signature = (x, steps=None, batch=500, seed=None, threads=0))]
+    fn predict<'py>(
+        &self,
+        py: Python<'py>,
+        x: PyReadonlyArray2<'py, f32>,
+        steps: Option<usize>,
+        batch: usize,
+        seed: Option<u64>,
+        threads: usize,
+    ) -> PyResult<(Bound<'py, PyArray1<u8>>, Bound<'py, PyArray1<u8>>)> {
+        let mut supervised = self.config.supervised;
+        if let Some(s) = steps {
+            supervised.predict_steps = s;
+        }
+        let dev = crate::device(threads)?;
+        let x = x.as_array();
+        let (model, config) = (&self.model, &self.config);
+        let seed = seed.unwrap_or(config.seed);
+        let p = py
+            .detach(|| {
+                let mut rng = bpdl::rng::Seed(seed).stream("predict");
+                bpdl::eval::classify::predict(
+                    &dev,
+                    model,
+                    x,
+                    &config.inference,
+                    &supervised,
+                    batch,
+                    &mut rng,
+                )
+            })
+            .map_err(to_pyerr)?;
+        Ok((
+            p.feedforward.into_pyarray(py),
+            p.after_inference.into_pyarray(py),
+        ))
+    }
+
     /// The Fig. 4 curve on the rows of `x` (JSON of `bpdl::eval::InferenceCurve`).
     #[pyo3(signature = (x, steps=20, alpha=None, delta=None, batch=500, keep=5, seed=None, threads=0))]
     #[allow(clippy::too_many_arguments)] // a Python signature of keyword arguments

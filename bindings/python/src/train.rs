@@ -13,7 +13,7 @@ use std::time::Duration;
 use bpdl::run::{Existing, Provenance, RunObserver, TrainingData};
 use bpdl::train::EpochMetrics;
 use bpdl::{Config, Error};
-use numpy::PyReadonlyArray2;
+use numpy::{PyReadonlyArray1, PyReadonlyArray2};
 use pyo3::exceptions::PyRuntimeError;
 use pyo3::prelude::*;
 
@@ -69,7 +69,7 @@ impl RunObserver for Observer<'_> {
 
 /// Trains `config` on the rows of `x` into the run folder `out`.
 #[pyfunction]
-#[pyo3(signature = (config, x, out, validation=None, threads=0, on_epoch=None, resume=false, command=String::new()))]
+#[pyo3(signature = (config, x, out, validation=None, threads=0, on_epoch=None, resume=false, command=String::new(), labels=None, validation_labels=None))]
 #[allow(clippy::too_many_arguments)] // a Python signature of keyword arguments
 pub fn train(
     py: Python<'_>,
@@ -81,11 +81,19 @@ pub fn train(
     on_epoch: Option<Py<PyAny>>,
     resume: bool,
     command: String,
+    labels: Option<PyReadonlyArray1<'_, u8>>,
+    validation_labels: Option<PyReadonlyArray1<'_, u8>>,
 ) -> PyResult<PyModel> {
     let config = config.inner.clone();
     let dev = crate::device(threads)?;
     let validation = validation.as_ref().map(|v| v.as_array());
-    let data = TrainingData::from_arrays(x.as_array(), validation).map_err(to_pyerr)?;
+    let mut data = TrainingData::from_arrays(x.as_array(), validation).map_err(to_pyerr)?;
+    let (labels, validation_labels) = (
+        labels.as_ref().map(|l| l.as_array().to_vec()),
+        validation_labels.as_ref().map(|l| l.as_array().to_vec()),
+    );
+    data.train_labels = labels.as_deref();
+    data.validation_labels = validation_labels.as_deref();
     let provenance = Provenance {
         bpdl_version: env!("CARGO_PKG_VERSION").to_string(),
         git_commit: env!("BPDL_GIT_COMMIT").to_string(),

@@ -41,7 +41,8 @@
 use ndarray::{Array1, ArrayView1, ArrayView2};
 
 use crate::backend::{Device, Matrix, PackedRows, PackedWeights, noise};
-use crate::config::{Acceptance, InferenceConfig, Weighting};
+use crate::config::supervised::LabelTerm;
+use crate::config::{Acceptance, InferenceConfig, TopDown, Weighting};
 use crate::error::{Error, Result};
 use crate::model::GenerativeModel;
 use crate::model::objective::log_joint_from_reconstructions;
@@ -82,6 +83,8 @@ pub struct LabelEvidence<'a> {
     /// Whether rows with a free y also feel that term (prediction: yes; unlabelled training
     /// examples: no).
     pub free_rows_pull: bool,
+    /// The form of the label's term on `h_{L−1}` ([`LabelTerm`]).
+    pub term: LabelTerm,
 }
 
 /// Called after an inference iteration with its number (0 = the feed-forward start), the
@@ -159,6 +162,11 @@ pub struct InferenceWorkspace {
     decoder_col_sq: Vec<Array1<f32>>,
     /// `ĥ(h_L)`, the lateral prior's prediction of the top layer (`inference.top_prior_alpha`).
     lateral_pred: Matrix,
+    /// Difference targets ([`LabelTerm::Targetprop`], [`TopDown::Difference`]), per layer
+    /// `h_l` (index `l − 1`): `g_{l+1}(f_{l+1}(h_l))`, then `h_l + g_{l+1}(h_{l+1}) −
+    /// g_{l+1}(f_{l+1}(h_l))`, the target whose pull `α·(target − h_l)` is the top-down term,
+    /// `[batch, n_l]`.
+    diff_target: Vec<Matrix>,
 }
 
 impl InferenceWorkspace {
@@ -189,6 +197,7 @@ impl InferenceWorkspace {
             row_alpha: Array1::zeros(batch),
             decoder_col_sq: s[..s.len() - 1].iter().map(|&n| Array1::zeros(n)).collect(),
             lateral_pred: Matrix::zeros((batch, s[s.len() - 1])),
+            diff_target: s[1..].iter().map(|&n| Matrix::zeros((batch, n))).collect(),
         }
     }
 
@@ -363,8 +372,7 @@ impl Inference {
                 got: format!("{:?} and {}", label.y.dim(), label.clamped.len()),
             });
         }
-        let label_errors =
-            dev.argmax_mismatches(self.post.h[top].view(), label.y, label.clamped);
+        let label_errors = dev.argmax_mismatches(self.post.h[top].view(), label.y, label.clamped);
         let labelled = label.clamped.iter().filter(|&&m| m != 0.0).count();
         dev.restore_rows(self.post.h[top].view_mut(), label.y, label.clamped);
         reconstruct(dev, model, x, &mut self.ws, &self.post);
@@ -606,10 +614,30 @@ fn iterate(
             }
             // the layer just below a label layer feels it with α_y
             let below_label = label.filter(|_| l + 2 == depth);
-            let (above, alpha) = if let Some(lab) = below_label {
-                (Some(ws.recon[l + 1].view()), lab.alpha)
+            let difference = match below_label {
+                Some(lab) => lab.term == LabelTerm::Targetprop,
+                None => l + 1 < depth && params.top_down == TopDown::Difference,
+            };
+            if difference {
+                // target h + g_{l+1}(h_{l+1}) − g_{l+1}(f_{l+1}(h)): f_{l+1}(h) is the layer
+                // above's bottom-up term, computed from the current h_l when it was updated
+                let (g_up, g_packed) = (&model.pairs[l + 1].decoder, &packed[l + 1].1);
+                let rows = &mut ws.rows[0];
+                let (f_h, t) = (ws.bottom_up[l + 1].view(), &mut ws.diff_target[l]);
+                g_up.forward_packed(dev, g_packed, rows, f_h, t.view_mut());
+                dev.difference_target(t.view_mut(), post.h[l].view(), ws.recon[l + 1].view());
+            }
+            let above_target = if difference {
+                ws.diff_target[l].view()
             } else if l + 1 < depth {
-                (Some(ws.recon[l + 1].view()), params.alpha)
+                ws.recon[l + 1].view()
+            } else {
+                ws.lateral_pred.view()
+            };
+            let (above, alpha) = if let Some(lab) = below_label {
+                (Some(above_target), lab.alpha)
+            } else if l + 1 < depth {
+                (Some(above_target), params.alpha)
             } else if lateral.is_some() {
                 (Some(ws.lateral_pred.view()), params.top_prior_alpha)
             } else {

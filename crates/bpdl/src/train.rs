@@ -222,7 +222,8 @@ impl<'a> SupervisedPlan<'a> {
     fn new(config: &Config, labels: Labels<'a>) -> Result<Self> {
         let sup = &config.supervised;
         let subset = if sup.semi_supervised() {
-            let subset = crate::data::labelled::labelled_subset(labels.train, sup.labels, config.seed)?;
+            let subset =
+                crate::data::labelled::labelled_subset(labels.train, sup.labels, config.seed)?;
             Some((subset, sup.labelled_per_batch))
         } else {
             None
@@ -276,7 +277,10 @@ impl Learner {
     ) -> Result<()> {
         let (cfg, batch) = (self.config.clone(), self.x.nrows());
         // semi-supervised minibatches: k labelled rows, then B − k of the pass over all images
-        let k = plan.as_ref().and_then(|p| p.subset.as_ref()).map_or(0, |s| s.1);
+        let k = plan
+            .as_ref()
+            .and_then(|p| p.subset.as_ref())
+            .map_or(0, |s| s.1);
         let n_batches = images.nrows() / (batch - k);
         while self.state.epochs_done < cfg.train.epochs {
             let epoch = self.state.epochs_done;
@@ -284,9 +288,9 @@ impl Learner {
             let rates = learning::learning_rates(&cfg.model, &cfg.learning, epoch);
             let order = epoch_order(images.nrows(), &mut self.state.rngs.data);
             let labelled = match plan.as_ref().and_then(|p| p.subset.as_ref()) {
-                Some((subset, k)) => crate::data::labelled::labelled_order(
-                    subset, n_batches, *k, cfg.seed, epoch,
-                ),
+                Some((subset, k)) => {
+                    crate::data::labelled::labelled_order(subset, n_batches, *k, cfg.seed, epoch)
+                }
                 None => Vec::new(),
             };
             let mut running = EpochRunning::new(self.state.model.depth());
@@ -373,9 +377,16 @@ impl Learner {
             clamped: self.clamped.view(),
             alpha: self.config.supervised.label_alpha,
             free_rows_pull: false,
+            term: self.config.supervised.label_term,
         };
-        self.inference
-            .e_step_labelled(dev, model, self.x.view(), &label, &self.config.inference, rng)
+        self.inference.e_step_labelled(
+            dev,
+            model,
+            self.x.view(),
+            &label,
+            &self.config.inference,
+            rng,
+        )
     }
 
     /// The current minibatch `[batch, n_x]`.

@@ -90,6 +90,7 @@ fn partial_evidence_inference_matches_a_masked_f64_algorithm_2() {
             weighting: Default::default(),
             first_layer_delta: None,
             top_prior_alpha: 0.0,
+            top_down: Default::default(),
         };
         let mut inf = Inference::new(&model, 9);
         let evidence = Evidence::Partial {
@@ -142,6 +143,7 @@ fn two_layer_inference_matches_a_plain_f64_algorithm_2() {
             weighting: Default::default(),
             first_layer_delta: None,
             top_prior_alpha: 0.0,
+            top_down: Default::default(),
         };
         let mut inf = Inference::new(&model, 9);
         let mut rng = Seed(0).stream("unused");
@@ -190,6 +192,7 @@ fn inference_noise_perturbs_by_the_expected_amount() {
             weighting: Default::default(),
             first_layer_delta: None,
             top_prior_alpha: 0.0,
+            top_down: Default::default(),
         };
         let mut inf = Inference::new(&model, 50);
         let mut rng = Seed(1).stream("n");
@@ -214,4 +217,93 @@ fn inference_noise_perturbs_by_the_expected_amount() {
     let var = d.iter().map(|v| v * v).sum::<f64>() / d.len() as f64;
     // 350 draws: the sample variance has relative s.e. √(2/350) ≈ 0.076
     assert!((var.sqrt() - 0.05).abs() < 0.05 * 0.25, "sd {}", var.sqrt());
+}
+
+/// Algorithm 2 with the difference top-down term (`inference.top_down = "difference"`) and,
+/// optionally, h2 clamped to `y` (a label layer): `h1 ← h1 + δ(f1(x) − f1(g1(h1))) +
+/// α(g2(h2) − g2(f2(h1)))`, f2(h1) from the h1 before its update; plain f64 loops.
+fn difference_reference(
+    model: &GenerativeModel,
+    x: &Array2<f64>,
+    clamp: Option<&Array2<f64>>,
+    steps: usize,
+    delta: f64,
+    alpha: f64,
+) -> (Array2<f64>, Array2<f64>) {
+    let (p1, p2) = (&model.pairs[0], &model.pairs[1]);
+    let mut h1 = apply(&p1.encoder, x);
+    let mut h2 = clamp.cloned().unwrap_or_else(|| apply(&p2.encoder, &h1));
+    for _ in 0..steps {
+        if clamp.is_none() {
+            let step2 = apply(&p2.encoder, &h1) - apply(&p2.encoder, &apply(&p2.decoder, &h2));
+            h2 = &h2 + &(step2 * delta);
+        }
+        let top_down = apply(&p2.decoder, &h2) - apply(&p2.decoder, &apply(&p2.encoder, &h1));
+        let recon = apply(&p1.decoder, &h1);
+        let step1 = apply(&p1.encoder, x) - apply(&p1.encoder, &recon);
+        h1 = &h1 + &(step1 * delta) + &(top_down * alpha);
+    }
+    (h1, h2)
+}
+
+/// The difference target (`top_down = "difference"`, and a clamped label with
+/// `label_term = "targetprop"`) against the f64 reference above: using `g(f(h))` of a stale h,
+/// or the prior's `h` in place of `g(f(h))`, would make them disagree.
+#[test]
+fn difference_top_down_and_a_clamped_label_match_a_plain_f64_reference() {
+    use bpdl::config::TopDown;
+    use bpdl::config::supervised::LabelTerm;
+    use bpdl::inference::LabelEvidence;
+    let config = common::small_config(24, 7);
+    let model = GenerativeModel::new(16, &config.model, &mut Seed(3).stream("init"));
+    let x = common::manifold_data(9, 16, 3, 4);
+    let x64 = x.mapv(f64::from);
+    let dev = Device::cpu(2).unwrap();
+    let params = InferenceConfig {
+        steps: 6,
+        delta: 0.1,
+        alpha: 0.4,
+        top_down: TopDown::Difference,
+        ..InferenceConfig::default()
+    };
+    let worst = |got: &bpdl::Matrix, want: &Array2<f64>| {
+        got.iter()
+            .zip(want.iter())
+            .map(|(a, b)| (f64::from(*a) - b).abs())
+            .fold(0.0, f64::max)
+    };
+    let mut rng = Seed(0).stream("unused");
+    let mut inf = Inference::new(&model, 9);
+    inf.e_step(
+        &dev,
+        &model,
+        Evidence::Full(x.view()),
+        &params,
+        &mut rng,
+        None,
+    )
+    .unwrap();
+    let (h1, h2) = difference_reference(&model, &x64, None, 6, 0.1, 0.4);
+    assert!(worst(&inf.post.h[0], &h1) < 1e-4, "h1");
+    assert!(worst(&inf.post.h[1], &h2) < 1e-4, "h2");
+
+    // h2 as a clamped label layer (7 units here), its term in the targetprop form with α_y
+    let y = Array2::from_shape_fn((9, 7), |(i, j)| if j == i % 7 { 1.0f32 } else { 0.0 });
+    let clamped = ndarray::Array1::ones(9);
+    let label = LabelEvidence {
+        y: y.view(),
+        clamped: clamped.view(),
+        alpha: 0.25,
+        free_rows_pull: false,
+        term: LabelTerm::Targetprop,
+    };
+    let prior = InferenceConfig {
+        top_down: TopDown::Prior,
+        ..params
+    };
+    inf.e_step_labelled(&dev, &model, x.view(), &label, &prior, &mut rng)
+        .unwrap();
+    let (h1, _) = difference_reference(&model, &x64, Some(&y.mapv(f64::from)), 6, 0.1, 0.25);
+    assert!(worst(&inf.post.h[0], &h1) < 1e-4, "h1 below the label");
+    assert_eq!(inf.post.h[1], y);
 }

@@ -99,6 +99,7 @@ fn with_the_label_clamped_inference_converges_to_the_closed_form_posterior_mean(
         clamped: clamped.view(),
         alpha: alpha_y,
         free_rows_pull: false,
+        term: bpdl::config::supervised::LabelTerm::Prior,
     };
     let mut inf = Inference::new(&model, batch);
     let mut rng = Seed(5).stream("inference");
@@ -123,7 +124,10 @@ fn with_the_label_clamped_inference_converges_to_the_closed_form_posterior_mean(
             worst = worst.max((f64::from(inf.post.h[0][[i, j]]) - h_star[j]).abs());
         }
     }
-    assert!(worst < 1e-4, "largest deviation from the posterior mean {worst}");
+    assert!(
+        worst < 1e-4,
+        "largest deviation from the posterior mean {worst}"
+    );
 }
 
 /// Ten classes, each a corner of [0.1, 0.9]^20 with a little noise: linearly separable with a
@@ -160,7 +164,10 @@ fn a_separable_problem_is_learned_to_zero_error() {
         encoder_lr: None,
         decoder_lr: None,
     };
-    config.model.layers = vec![layer(32, Activation::Sigmoid), layer(10, Activation::Sigmoid)];
+    config.model.layers = vec![
+        layer(32, Activation::Sigmoid),
+        layer(10, Activation::Sigmoid),
+    ];
     config.model.input_corruption = CorruptionConfig::Gaussian { std: 0.1 };
     config.learning.optimizer = Optimizer::Adam;
     config.learning.lr = 0.01;
@@ -264,12 +271,19 @@ fn the_label_layers_rules_see_only_their_own_layer_and_labelled_rows() {
     label_maps.pairs[2].encoder.weight.mapv_inplace(|w| w * 3.0);
     label_maps.pairs[2].decoder.weight.mapv_inplace(|w| w * 3.0);
     let moved = step(label_maps, &post);
-    assert_eq!(reference.pairs[..2], moved.pairs[..2], "another map changed");
+    assert_eq!(
+        reference.pairs[..2],
+        moved.pairs[..2],
+        "another map changed"
+    );
 
     // an unlabelled row's label and code change nothing; a labelled row's do
     let mut unlabelled = post.clone();
     unlabelled.h[2].row_mut(15).fill(0.3);
-    assert_eq!(reference.pairs[2], step(model.clone(), &unlabelled).pairs[2]);
+    assert_eq!(
+        reference.pairs[2],
+        step(model.clone(), &unlabelled).pairs[2]
+    );
     let mut labelled = post.clone();
     labelled.h[2].row_mut(3).fill(0.3);
     assert_ne!(reference.pairs[2], step(model.clone(), &labelled).pairs[2]);
@@ -296,8 +310,16 @@ fn supervised_settings_are_checked_and_named() {
     config.train.batch_size = 100;
     let x = Matrix::zeros((200, 4));
     let mut state = TrainState::new(&config, 4);
-    let err = train_examples(&Device::cpu(1).unwrap(), x.view(), None, None, &config, &mut state, &mut ())
-        .unwrap_err()
-        .to_string();
+    let err = train_examples(
+        &Device::cpu(1).unwrap(),
+        x.view(),
+        None,
+        None,
+        &config,
+        &mut state,
+        &mut (),
+    )
+    .unwrap_err()
+    .to_string();
     assert!(err.contains("labels"), "{err}");
 }

@@ -93,6 +93,7 @@ fn one_step(dev: &Device, model: &GenerativeModel, x: &Matrix, h: &Matrix, delta
         weighting: Default::default(),
         first_layer_delta: None,
         top_prior_alpha: 0.0,
+        top_down: Default::default(),
     };
     let mut rng = Seed(1).stream("unused");
     inf.iterate(

@@ -45,6 +45,14 @@ class Model:
         seed: int | None = None,
         threads: int = 0,
     ) -> list[_F32]: ...
+    def predict(
+        self,
+        x: _F32,
+        steps: int | None = None,
+        batch: int = 500,
+        seed: int | None = None,
+        threads: int = 0,
+    ) -> tuple[npt.NDArray[np.uint8], npt.NDArray[np.uint8]]: ...
     def inference_curve(
         self,
         x: _F32,
@@ -75,6 +83,8 @@ def train(
     on_epoch: Callable[[dict[str, Any]], None] | None = None,
     resume: bool = False,
     command: str = "",
+    labels: npt.NDArray[np.uint8] | None = None,
+    validation_labels: npt.NDArray[np.uint8] | None = None,
 ) -> Model: ...
 def load_dataset(
     name: str, data_dir: _Path | None = None, validation: int = 10000

@@ -129,6 +129,24 @@ class Model:
         x = as_matrix(x, "x", self.sizes[0])
         return self._native.infer(x, steps, alpha, delta, batch, seed, threads)
 
+    def predict(
+        self,
+        x: Any,
+        steps: int | None = None,
+        *,
+        batch: int = 500,
+        seed: int | None = None,
+        threads: int = 0,
+    ) -> np.ndarray:
+        """The class (0–9, ``uint8``) of every row of ``x`` for a model trained with a label
+        layer (``supervised.enabled``): the feed-forward pass of the encoders, then ``steps``
+        iterations of INFERENCE with the label free (default: the run's
+        ``supervised.predict_steps``; 0 gives the feed-forward prediction).
+        """
+        x = as_matrix(x, "x", self.sizes[0])
+        feedforward, inferred = self._native.predict(x, steps, batch, seed, threads)
+        return feedforward if steps == 0 else inferred
+
     def inference_curve(
         self,
         x: Any,

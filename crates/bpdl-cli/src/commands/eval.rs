@@ -1,5 +1,6 @@
 //! `bpdl eval parzen`: the Parzen-window log-likelihood of samples on the MNIST test set, σ
-//! chosen on 1,000 validation images (GAN/GSN protocol); prints JSON.
+//! chosen on 1,000 validation images (GAN/GSN protocol); prints JSON. `bpdl eval classify`: the
+//! test error of a supervised run ([`bpdl::eval::classify`]), into `classify.json`.
 
 use std::path::PathBuf;
 
@@ -16,6 +17,21 @@ use crate::common;
 pub enum EvalCommand {
     /// Parzen-window log-likelihood of samples on the test set.
     Parzen(ParzenArgs),
+    /// Classification error of a supervised run (and its back-propagation baseline).
+    Classify(ClassifyArgs),
+}
+
+#[derive(Debug, clap::Args)]
+pub struct ClassifyArgs {
+    /// The run folder (trained with `[supervised] enabled = true`).
+    #[arg(long, value_name = "DIR")]
+    pub run: PathBuf,
+    /// The split evaluated: `test`, `validation` or `train`.
+    #[arg(long, default_value = "test")]
+    pub split: bpdl::data::SplitName,
+    /// Where `classify.json` is written (default: the run folder).
+    #[arg(long, value_name = "DIR")]
+    pub out: Option<PathBuf>,
 }
 
 #[derive(Debug, clap::Args)]
@@ -43,6 +59,17 @@ pub struct ParzenArgs {
 pub fn run(global: &Global, cmd: &EvalCommand) -> Result<()> {
     match cmd {
         EvalCommand::Parzen(args) => parzen_cmd(global, args),
+        EvalCommand::Classify(args) => {
+            let dev = Device::cpu(global.threads)?;
+            let (config, _) = bpdl::run::saved_config(&args.run)?;
+            let data = common::load_dataset(global, config.data.dataset)?;
+            let report = bpdl::eval::classify::classify_run(&dev, &args.run, &data, args.split)?;
+            let out = args.out.as_deref().unwrap_or(&args.run);
+            std::fs::create_dir_all(out)?;
+            bpdl::run::write_json(&out.join("classify.json"), &report)?;
+            println!("{report}\nwrote {}", out.join("classify.json").display());
+            Ok(())
+        }
     }
 }
 

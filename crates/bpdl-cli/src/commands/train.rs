@@ -114,6 +114,24 @@ impl RunObserver for Progress {
         eprintln!("epoch {}/{epochs} {:.1}s  {m}", m.epoch, m.seconds);
         Ok(())
     }
+
+    fn baseline_epoch_done(
+        &mut self,
+        e: &bpdl::baselines::backprop::BaselineEpoch,
+    ) -> bpdl::Result<()> {
+        if e.epoch <= 20 || e.epoch.is_multiple_of(100) {
+            let val = e
+                .validation_error
+                .map_or(String::new(), |v| format!(", val err {:.2}%", 100.0 * v));
+            eprintln!(
+                "back-propagation baseline epoch {} {:.1}s  train err {:.2}%{val}",
+                e.epoch,
+                e.seconds,
+                100.0 * e.train_error
+            );
+        }
+        Ok(())
+    }
 }
 
 impl ReproduceObserver for Progress {

@@ -199,6 +199,22 @@ impl Device {
         count
     }
 
+    /// `t ← h + (a − t)`, entry by entry: the difference target `h + g(y) − g(f(h))` from
+    /// `t = g(f(h))` and `a = g(y)` (targetprop of an observed label, [`crate::inference`]).
+    pub fn difference_target(
+        &self,
+        mut t: ArrayViewMut2<'_, f32>,
+        h: ArrayView2<'_, f32>,
+        a: ArrayView2<'_, f32>,
+    ) {
+        self.install(|| {
+            Zip::from(&mut t)
+                .and(&h)
+                .and(&a)
+                .par_for_each(|t, &h, &a| *t = h + (a - *t));
+        });
+    }
+
     /// `v_i ← v_i · w_i`, entry by entry.
     pub fn scale_by(&self, mut v: ArrayViewMut1<'_, f32>, w: ArrayView1<'_, f32>) {
         Zip::from(&mut v).and(&w).for_each(|v, &w| *v *= w);

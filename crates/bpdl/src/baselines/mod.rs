@@ -5,6 +5,8 @@
 //! gap between the two measures what biological plausibility costs.
 //!
 //! - [`backprop`]: the supervised network `x → h1 → … → h_L → y` (10 one-hot label units)
-//!   trained by ordinary back-propagation with the learner's layers, loss and optimizer.
+//!   trained by ordinary back-propagation with the learner's layers, loss and optimizer;
+//!   [`in_run`] trains it into a supervised run's folder.
 
 pub mod backprop;
+pub mod in_run;

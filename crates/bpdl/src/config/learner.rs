@@ -283,6 +283,23 @@ pub struct InferenceConfig {
     /// prediction of each unit from the others (paper §9); used only when the model's top prior
     /// has a lateral part, so never during training (the prior is fitted after it); 0 = off.
     pub top_prior_alpha: f32,
+    /// The form of the top-down term of a hidden layer: `"prior"`, `α·(g_{l+1}(h_{l+1}) − h_l)`
+    /// (Algorithm 2), or `"difference"`, `α·(g_{l+1}(h_{l+1}) − g_{l+1}(f_{l+1}(h_l)))`, the
+    /// difference target of difference target propagation (Lee et al. 2015): the layer above
+    /// pulls only by as much as it was moved away from the prediction of this layer.
+    pub top_down: TopDown,
+}
+
+/// The top-down term of INFERENCE ([`InferenceConfig::top_down`]).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum TopDown {
+    /// `α·(g_{l+1}(h_{l+1}) − h_l)`, the exact gradient of `α log N(h_l; g_{l+1}(h_{l+1}), I)`
+    /// (Algorithm 2).
+    #[default]
+    Prior,
+    /// `α·(g_{l+1}(h_{l+1}) − g_{l+1}(f_{l+1}(h_l)))` (difference target propagation).
+    Difference,
 }
 
 /// The weighting of INFERENCE's two terms ([`InferenceConfig::weighting`]).
@@ -323,6 +340,7 @@ impl Default for InferenceConfig {
             weighting: Weighting::Fixed,
             first_layer_delta: None,
             top_prior_alpha: 0.0,
+            top_down: TopDown::Prior,
         }
     }
 }

@@ -14,7 +14,7 @@ pub mod supervised;
 pub use learner::{
     Acceptance, Config, CorruptionConfig, DataConfig, GenerateConfig, InferenceConfig, InitScheme,
     LateralKind, LateralPriorConfig, LayerConfig, LearningConfig, ModelConfig, Optimizer, Preset,
-    PriorCovariance, TrainConfig, ValidConfig, Weighting,
+    PriorCovariance, TopDown, TrainConfig, ValidConfig, Weighting,
 };
 pub use supervised::SupervisedConfig;
 

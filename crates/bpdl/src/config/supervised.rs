@@ -43,6 +43,8 @@ pub struct SupervisedConfig {
     /// `α_y`: the weight of the label's top-down term `α_y·(g_L(y) − h_{L−1})` on the layer below
     /// it (the other layers keep `inference.alpha`) [measured: experiments/mnist-supervised].
     pub label_alpha: f32,
+    /// The form of the label's pressure on `h_{L−1}` [measured: experiments/mnist-supervised].
+    pub label_term: LabelTerm,
     /// INFERENCE iterations at prediction time, with y free (0 = the feed-forward pass alone)
     /// [default: 15, Algorithm 2's N].
     pub predict_steps: usize,
@@ -58,10 +60,25 @@ impl Default for SupervisedConfig {
             labels: 0,
             labelled_per_batch: 20,
             label_alpha: 0.1,
+            label_term: LabelTerm::Prior,
             predict_steps: 15,
             baseline: true,
         }
     }
+}
+
+/// How the clamped label y pulls the layer below it, `h ← h + … + α_y·(target − h)`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum LabelTerm {
+    /// y as the parent of `h_{L−1}` in the directed model, `p(h_{L−1} | y) = N(g_L(y), I)`: the
+    /// exact gradient, target `g_L(y)` (the same for every example of a class).
+    Prior,
+    /// y as an observed child of `h_{L−1}`, `p(y | h_{L−1}) = N(f_L(h_{L−1}), I)`, with the
+    /// paper's targetprop estimate of its gradient (Eq. 12, the roles of f and g exchanged):
+    /// target `h_{L−1} + g_L(y) − g_L(f_L(h_{L−1}))`, the difference target of Lee et al.
+    /// (2015), zero when the example is already classified as its label.
+    Targetprop,
 }
 
 impl SupervisedConfig {

@@ -87,7 +87,13 @@ pub fn check_labels(what: &str, labels: &[u8], rows: usize) -> Result<()> {
 /// The labelled rows of every minibatch of epoch `epoch` (0-based) of a semi-supervised run:
 /// `minibatches × k` indices into the labelled subset's examples, taken in turn from fresh
 /// permutations of it (stream `"labelled-order/{epoch}"` of `seed`).
-pub fn labelled_order(subset: &[usize], minibatches: usize, k: usize, seed: u64, epoch: usize) -> Vec<usize> {
+pub fn labelled_order(
+    subset: &[usize],
+    minibatches: usize,
+    k: usize,
+    seed: u64,
+    epoch: usize,
+) -> Vec<usize> {
     let mut rng = Seed(seed).stream(&format!("labelled-order/{epoch}"));
     let need = minibatches * k;
     let mut out = Vec::with_capacity(need);
@@ -133,7 +139,10 @@ mod tests {
         let l = labels();
         assert!(labelled_subset(&l, 15, 1).is_err());
         let err = labelled_subset(&l, 1010, 1).unwrap_err().to_string();
-        assert!(err.contains("supervised.labels") && err.contains("class"), "{err}");
+        assert!(
+            err.contains("supervised.labels") && err.contains("class"),
+            "{err}"
+        );
     }
 
     #[test]
@@ -155,7 +164,12 @@ mod tests {
         assert_eq!(out.sum(), 2.0);
         assert_eq!((out[[0, 1]], out[[1, 4]]), (1.0, 1.0));
         assert!(check_labels("t", &[1, 2], 3).is_err());
-        assert!(check_labels("t", &[1, 12], 2).unwrap_err().to_string().contains("12"));
+        assert!(
+            check_labels("t", &[1, 12], 2)
+                .unwrap_err()
+                .to_string()
+                .contains("12")
+        );
         check_labels("t", &[0, 9], 2).unwrap();
     }
 }

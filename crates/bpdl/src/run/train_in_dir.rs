@@ -155,6 +155,15 @@ pub trait RunObserver: Send {
     fn epoch_done(&mut self, _metrics: &EpochMetrics, _config: &Config) -> Result<()> {
         Ok(())
     }
+    /// After each epoch of the back-propagation baseline of a supervised run
+    /// (`supervised.baseline`), trained once bpdl's training is complete. An error stops it
+    /// (nothing of it is saved; `--resume` trains it again).
+    fn baseline_epoch_done(
+        &mut self,
+        _epoch: &crate::baselines::backprop::BaselineEpoch,
+    ) -> Result<()> {
+        Ok(())
+    }
 }
 
 impl RunObserver for () {}
@@ -224,10 +233,8 @@ pub fn train_in_dir(
         (TrainState::new(config, images.ncols()), run_dir, None)
     };
     if state.epochs_done >= config.train.epochs && train::prior_fits(&state.model, config) {
-        return Ok(Trained {
-            state,
-            seconds: 0.0,
-        });
+        let seconds = train_baseline(dev, config, data, dir, observer)?;
+        return Ok(Trained { state, seconds });
     }
     observer.starting(&TrainPlan {
         dir: dir.to_path_buf(),
@@ -235,7 +242,13 @@ pub fn train_in_dir(
         epochs: config.train.epochs,
         parameters: state.model.parameter_count(),
         images: images.nrows(),
-        minibatches: images.nrows() / config.train.batch_size,
+        minibatches: images.nrows()
+            / (config.train.batch_size
+                - if config.supervised.semi_supervised() {
+                    config.supervised.labelled_per_batch
+                } else {
+                    0
+                }),
         threads: dev.threads(),
         dataset: data.name.to_string(),
     });
@@ -259,11 +272,61 @@ pub fn train_in_dir(
         train: &l[..images.nrows().min(l.len())],
         heldout: data.validation_labels.map(|v| &v[..n_heldout.min(v.len())]),
     });
-    train::train_examples(dev, images, heldout, labels, config, &mut state, &mut saving)?;
+    train::train_examples(
+        dev,
+        images,
+        heldout,
+        labels,
+        config,
+        &mut state,
+        &mut saving,
+    )?;
+    let observer = saving.observer;
+    train_baseline(dev, config, data, dir, observer)?;
     Ok(Trained {
         state,
         seconds: started.elapsed().as_secs_f64(),
     })
+}
+
+/// With `supervised.enabled` and `supervised.baseline`, trains the back-propagation baseline of
+/// the run's network into `dir` unless it is there already ([`crate::baselines::in_run`]);
+/// returns the seconds spent.
+fn train_baseline(
+    dev: &Device,
+    config: &Config,
+    data: &TrainingData<'_>,
+    dir: &Path,
+    observer: &mut dyn RunObserver,
+) -> Result<f64> {
+    let sup = &config.supervised;
+    let Some(labels) = data.train_labels.filter(|_| sup.enabled && sup.baseline) else {
+        return Ok(0.0);
+    };
+    let started = Instant::now();
+    let images = head(data.train, config.data.train_limit);
+    let labels = &labels[..images.nrows().min(labels.len())];
+    let subset = if sup.semi_supervised() {
+        Some(crate::data::labelled::labelled_subset(
+            labels,
+            sup.labels,
+            config.seed,
+        )?)
+    } else {
+        None
+    };
+    let validation = data.validation.zip(data.validation_labels);
+    crate::baselines::in_run::train_in_run(
+        dev,
+        config,
+        images,
+        labels,
+        subset.as_deref(),
+        validation,
+        dir,
+        &mut |e| observer.baseline_epoch_done(e),
+    )?;
+    Ok(started.elapsed().as_secs_f64())
 }
 
 /// The configuration to continue the run in `dir` with: the checkpoint's when there is one;
@@ -335,11 +398,15 @@ fn check_resumable(ckpt: &Path, config: &Config, saved: &Config) -> Result<()> {
         ("model", config.model != saved.model),
         ("data", config.data != saved.data),
         ("seed", config.seed != saved.seed),
-        ("supervised", config.supervised != saved.supervised && {
-            // the prediction and baseline settings may change; what is learnt from may not
-            let (a, b) = (&config.supervised, &saved.supervised);
-            (a.enabled, a.labels, a.labelled_per_batch) != (b.enabled, b.labels, b.labelled_per_batch)
-        }),
+        (
+            "supervised",
+            config.supervised != saved.supervised && {
+                // the prediction and baseline settings may change; what is learnt from may not
+                let (a, b) = (&config.supervised, &saved.supervised);
+                (a.enabled, a.labels, a.labelled_per_batch)
+                    != (b.enabled, b.labels, b.labelled_per_batch)
+            },
+        ),
         (
             "learning.optimizer",
             config.learning.optimizer != saved.learning.optimizer,
