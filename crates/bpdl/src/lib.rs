@@ -26,6 +26,7 @@
 //! | the price of biological plausibility: the supervised network trained by ordinary back-propagation (hand-written gradients; never used by the learner) | [`baselines`] | [`baselines::backprop::train`], [`baselines::backprop::BackpropNet`], [`baselines::backprop::BackpropSettings`] |
 //! | lateral connections within the top layer as its prior (§9, an extension) | [`model::lateral`] | [`model::lateral::LateralPrior`] ([`model::lateral::LateralPrior::fit`], [`model::lateral::LateralPrior::sample`], [`model::lateral::LateralPrior::pseudo_log_likelihood`]) |
 //! | the denoising criterion's corruption (§5, §8) | [`model::corruption`] | [`model::corruption::corrupt`] |
+//! | the label as an observed layer: supervised and semi-supervised learning (abstract, §2, §9; an extension) | [`config::supervised`], [`inference`], [`data::labelled`], [`eval::classify`] | [`config::SupervisedConfig`], [`inference::LabelEvidence`], [`inference::Inference::e_step_labelled`], [`train::train_examples`], [`eval::classify::predict`], [`eval::classify::classify_run`] |
 //! | health of the codes (gap S6) | [`diagnostics`] | [`diagnostics::LayerStats`] |
 //! | Fig. 4: log p(x, h) over inference | [`eval`] | [`eval::inference_curve()`] |
 //! | GENERATE, ancestral sampling, the joint-DAE chain (§5, §8, Algorithm 2; Fig. 3) | [`sampling`] | [`sampling::generate`], [`sampling::ancestral`], [`sampling::joint_dae`] |
