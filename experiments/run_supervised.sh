@@ -14,9 +14,14 @@ for exp in "${exps[@]}"; do
     # $BPDL_DATA_DIR names one dataset's folder: Fashion-MNIST is found in its system folder
     # (Debian package dataset-fashion-mnist) or ./data/fashion-mnist
     env=(); [[ $exp == fashion-* ]] && env=(-u BPDL_DATA_DIR)
-    if [ -f "$dir/checkpoint.safetensors" ]; then where=(--resume "$dir"); else where=(--out "$dir"); fi
-    env "${env[@]}" "$bpdl" --threads 2 train --config "experiments/$exp/config.toml" \
-      --set "seed=$seed" "${where[@]}" > "$dir.log" 2>&1 || { tail -n 20 "$dir.log"; exit 1; }
+    # a run folder that holds a checkpoint is continued (its config is the checkpoint's)
+    if [ -f "$dir/checkpoint.safetensors" ]; then
+      what=(--resume "$dir")
+    else
+      what=(--config "experiments/$exp/config.toml" --set "seed=$seed" --out "$dir")
+    fi
+    env "${env[@]}" "$bpdl" --threads 2 train "${what[@]}" > "$dir.log" 2>&1 \
+      || { tail -n 20 "$dir.log"; exit 1; }
     grep -E '^(epoch|back-propagation|done)' "$dir.log" | tail -n 3
     env "${env[@]}" "$bpdl" --threads 2 eval classify --run "$dir" | tee -a "$dir.log"
   done

@@ -23,6 +23,9 @@ pub struct PyModel {
     pub run_dir: Option<PathBuf>,
 }
 
+/// Two vectors of classes: `(feed-forward, after inference)`.
+type Classes<'py> = (Bound<'py, PyArray1<u8>>, Bound<'py, PyArray1<u8>>);
+
 /// The run's configuration with `inference.*` overrides (validated like the CLI's flags).
 fn inference_config(
     config: &Config,
@@ -128,7 +131,7 @@ impl PyModel {
         batch: usize,
         seed: Option<u64>,
         threads: usize,
-    ) -> PyResult<(Bound<'py, PyArray1<u8>>, Bound<'py, PyArray1<u8>>)> {
+    ) -> PyResult<Classes<'py>> {
         let mut supervised = self.config.supervised;
         if let Some(s) = steps {
             supervised.predict_steps = s;

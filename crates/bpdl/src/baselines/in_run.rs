@@ -42,7 +42,8 @@ pub struct BaselineRecord {
 }
 
 /// The baseline of the supervised network of `config` for inputs of width `n_x`: the run's layer
-/// sizes and encoder non-linearities, initialisation, optimizer, minibatch size, epochs and seed.
+/// sizes and encoder non-linearities, initialisation, optimizer, minibatch size, epochs and seed,
+/// at the learning rate `supervised.baseline_lr` when it is set.
 /// For a semi-supervised run with `n_labelled` labels and `n_train` training images the epochs
 /// (over the labelled subset) are set so that the number of updates equals bpdl's.
 pub fn settings_for(config: &Config, n_x: usize, n_train: usize) -> BackpropSettings {
@@ -62,7 +63,10 @@ pub fn settings_for(config: &Config, n_x: usize, n_train: usize) -> BackpropSett
         sizes,
         activations: config.model.layers.iter().map(|l| l.activation).collect(),
         init: config.model.init,
-        learning: config.learning,
+        learning: crate::config::LearningConfig {
+            lr: sup.baseline_lr.unwrap_or(config.learning.lr),
+            ..config.learning
+        },
         epochs,
         batch_size,
         seed: config.seed,

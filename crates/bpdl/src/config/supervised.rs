@@ -51,6 +51,10 @@ pub struct SupervisedConfig {
     /// Also train the back-propagation baseline of the same network ([`crate::baselines`]) into
     /// the run folder (`baseline.safetensors`, `baseline.json`) [default: true].
     pub baseline: bool,
+    /// The baseline's learning rate (`learning.lr` when unset): the same optimizer at a rate
+    /// chosen for back-propagation on the validation split, so that the baseline is not handicapped
+    /// by a rate tuned for the local rules.
+    pub baseline_lr: Option<f64>,
 }
 
 impl Default for SupervisedConfig {
@@ -63,6 +67,7 @@ impl Default for SupervisedConfig {
             label_term: LabelTerm::Prior,
             predict_steps: 15,
             baseline: true,
+            baseline_lr: None,
         }
     }
 }
@@ -91,7 +96,7 @@ impl SupervisedConfig {
 impl Validate for SupervisedConfig {
     fn validate(&self) -> Result<()> {
         check(
-            self.labels % CLASSES == 0,
+            self.labels.is_multiple_of(CLASSES),
             "supervised.labels",
             "must be 0 (all) or a multiple of 10 (the labelled set is balanced across classes)",
         )?;
@@ -100,6 +105,13 @@ impl Validate for SupervisedConfig {
             "supervised.label_alpha",
             "must be in [0, 10]",
         )?;
+        if let Some(lr) = self.baseline_lr {
+            check(
+                lr.is_finite() && lr > 0.0 && lr <= 10.0,
+                "supervised.baseline_lr",
+                "must be in (0, 10]",
+            )?;
+        }
         check(
             self.predict_steps <= 100_000,
             "supervised.predict_steps",

@@ -22,7 +22,7 @@ use crate::rng::{Rng, Seed};
 /// `N/10` examples of each class of `labels`, drawn from `rng`, in increasing index order.
 /// Fails when a class has fewer than `N/10` examples or `N` is not a positive multiple of 10.
 pub fn balanced_subset(labels: &[u8], n: usize, rng: &mut Rng) -> Result<Vec<usize>> {
-    if n == 0 || n % CLASSES != 0 {
+    if n == 0 || !n.is_multiple_of(CLASSES) {
         return Err(Error::config(
             "supervised.labels",
             format!("{n} is not a positive multiple of {CLASSES}"),

@@ -401,7 +401,8 @@ fn check_resumable(ckpt: &Path, config: &Config, saved: &Config) -> Result<()> {
         (
             "supervised",
             config.supervised != saved.supervised && {
-                // the prediction and baseline settings may change; what is learnt from may not
+                // the prediction and baseline settings may change (the baseline is then trained
+                // again); what is learnt from may not
                 let (a, b) = (&config.supervised, &saved.supervised);
                 (a.enabled, a.labels, a.labelled_per_batch)
                     != (b.enabled, b.labels, b.labelled_per_batch)
