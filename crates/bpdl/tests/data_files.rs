@@ -243,6 +243,22 @@ fn the_official_mnist_has_the_standard_split_and_md5s() {
     }
 }
 
+/// `BPDL_DATA_DIR` pointing at MNIST must not be taken for Fashion-MNIST: the official MNIST
+/// labels file is recognised as the other dataset's.
+#[test]
+fn an_mnist_folder_is_recognised_as_not_fashion_mnist() {
+    let Some(dir) = real_mnist_dir() else {
+        eprintln!("skipped: no MNIST folder (set BPDL_DATA_DIR)");
+        return;
+    };
+    use bpdl::data::mnist::holds_another_dataset;
+    assert_eq!(
+        holds_another_dataset(Dataset::FashionMnist, &dir),
+        Some(Dataset::Mnist)
+    );
+    assert_eq!(holds_another_dataset(Dataset::Mnist, &dir), None);
+}
+
 fn real_mnist_dir() -> Option<std::path::PathBuf> {
     let candidates = [
         std::env::var_os("BPDL_DATA_DIR").map(std::path::PathBuf::from),

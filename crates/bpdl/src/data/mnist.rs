@@ -135,14 +135,19 @@ impl std::str::FromStr for Dataset {
     }
 }
 
-/// Where a dataset's files are looked for: `explicit` (the caller's choice), then `$BPDL_DATA_DIR`,
+/// Where a dataset's files are looked for: `explicit` (the caller's choice), then `$BPDL_DATA_DIR`
+/// (unless it holds the *other* dataset, recognised by the official MD5 of its gzipped training
+/// labels: `BPDL_DATA_DIR` pointing at MNIST must not make a Fashion-MNIST run train on digits),
 /// then `./data/<dataset>/`, then the dataset's system folders when they hold the files.
 pub fn resolve_dir(dataset: Dataset, explicit: Option<&Path>) -> PathBuf {
     if let Some(dir) = explicit {
         return dir.to_path_buf();
     }
     if let Some(dir) = std::env::var_os("BPDL_DATA_DIR").filter(|d| !d.is_empty()) {
-        return PathBuf::from(dir);
+        let dir = PathBuf::from(dir);
+        if holds_another_dataset(dataset, &dir).is_none() {
+            return dir;
+        }
     }
     let local = default_dir(dataset);
     if find_files(dataset, &local).is_ok() {
@@ -155,6 +160,17 @@ pub fn resolve_dir(dataset: Dataset, explicit: Option<&Path>) -> PathBuf {
         }
     }
     local
+}
+
+/// The dataset other than `dataset` whose official gzipped training-label file is in `dir`
+/// (recognised by its MD5), if any.
+pub fn holds_another_dataset(dataset: Dataset, dir: &Path) -> Option<Dataset> {
+    let labels = dir.join("train-labels-idx1-ubyte.gz");
+    let md5 = md5_file(&labels).ok()?;
+    [Dataset::Mnist, Dataset::FashionMnist]
+        .into_iter()
+        .filter(|&d| d != dataset)
+        .find(|d| d.files().iter().any(|f| f.md5 == md5))
 }
 
 /// `./data/<dataset>/`: the default folder of a dataset (where a download puts the files).
