@@ -45,7 +45,8 @@ pub struct BaselineRecord {
 /// sizes and encoder non-linearities, initialisation, optimizer, minibatch size, epochs and seed,
 /// at the learning rate `supervised.baseline_lr` when it is set.
 /// For a semi-supervised run with `n_labelled` labels and `n_train` training images the epochs
-/// (over the labelled subset) are set so that the number of updates equals bpdl's.
+/// (over the labelled subset) are set so that the number of updates equals bpdl's, and the
+/// learning-rate decay per epoch so that the rate falls as bpdl's does over the same updates.
 pub fn settings_for(config: &Config, n_x: usize, n_train: usize) -> BackpropSettings {
     let mut sizes = vec![n_x];
     sizes.extend(config.model.layers.iter().map(|l| l.size));
@@ -65,6 +66,12 @@ pub fn settings_for(config: &Config, n_x: usize, n_train: usize) -> BackpropSett
         init: config.model.init,
         learning: crate::config::LearningConfig {
             lr: sup.baseline_lr.unwrap_or(config.learning.lr),
+            // the decay per epoch of bpdl, spread over the baseline's (more, shorter) epochs of
+            // a semi-supervised run, so that both end at the same rate
+            lr_decay: config
+                .learning
+                .lr_decay
+                .powf(config.train.epochs as f64 / epochs as f64),
             ..config.learning
         },
         epochs,

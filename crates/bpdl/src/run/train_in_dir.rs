@@ -315,7 +315,12 @@ fn train_baseline(
     } else {
         None
     };
-    let validation = data.validation.zip(data.validation_labels);
+    // a semi-supervised baseline makes thousands of short epochs over its few labels: its
+    // validation error is measured once, by `bpdl eval classify`, not after every one of them
+    let validation = data
+        .validation
+        .zip(data.validation_labels)
+        .filter(|_| !sup.semi_supervised());
     crate::baselines::in_run::train_in_run(
         dev,
         config,
