@@ -361,32 +361,13 @@ impl Inference {
     ) -> Result<EStepSummary> {
         self.feed_forward(dev, model, x)?;
         let top = model.depth() - 1;
-        if label.y.dim() != self.post.h[top].dim() || label.clamped.len() != x.nrows() {
-            return Err(Error::Shape {
-                op: "labelled inference",
-                expected: format!(
-                    "labels of shape {:?} and a mask of {} rows",
-                    self.post.h[top].dim(),
-                    x.nrows()
-                ),
-                got: format!("{:?} and {}", label.y.dim(), label.clamped.len()),
-            });
-        }
+        check_label(label, &self.post.h[top], x.nrows())?;
         let label_errors = dev.argmax_mismatches(self.post.h[top].view(), label.y, label.clamped);
         let labelled = label.clamped.iter().filter(|&&m| m != 0.0).count();
         dev.restore_rows(self.post.h[top].view_mut(), label.y, label.clamped);
         reconstruct(dev, model, x, &mut self.ws, &self.post);
         let log_pxh_before = self.ws.log_pxh.mean().unwrap_or(0.0);
-        iterate(
-            dev,
-            model,
-            Evidence::Full(x),
-            Some(label),
-            params,
-            (&mut self.ws, &mut self.post),
-            rng,
-            None,
-        )?;
+        self.iterate_labelled(dev, model, x, label, params, rng)?;
         Ok(EStepSummary {
             log_pxh_before,
             log_pxh_after: self.ws.log_pxh.mean().unwrap_or(0.0),
@@ -525,18 +506,7 @@ fn iterate(
         });
     }
     if let Some(lab) = label {
-        let top = &post.h[model.depth() - 1];
-        if lab.y.dim() != top.dim() || lab.clamped.len() != x.nrows() {
-            return Err(Error::Shape {
-                op: "labelled inference",
-                expected: format!(
-                    "labels of shape {:?} and a mask of {} rows",
-                    top.dim(),
-                    x.nrows()
-                ),
-                got: format!("{:?} and {}", lab.y.dim(), lab.clamped.len()),
-            });
-        }
+        check_label(lab, &post.h[model.depth() - 1], x.nrows())?;
     }
     if params.steps == 0 {
         // nothing to iterate (the encoders' codes): no packing, the start's caches stand
@@ -740,6 +710,18 @@ fn iterate(
         }
     }
     check_finite(dev, post, "after inference")
+}
+
+/// The label evidence must have the top layer's shape and one mask entry per row.
+fn check_label(label: &LabelEvidence<'_>, top: &Matrix, rows: usize) -> Result<()> {
+    if label.y.dim() != top.dim() || label.clamped.len() != rows {
+        return Err(Error::Shape {
+            op: "labelled inference",
+            expected: format!("labels of shape {:?} and a mask of {rows} rows", top.dim()),
+            got: format!("{:?} and {}", label.y.dim(), label.clamped.len()),
+        });
+    }
+    Ok(())
 }
 
 /// `log p(x, h)` of the current h into `log_pxh`; with partial evidence, x is first completed

@@ -28,33 +28,6 @@ fn linear(weight: Matrix, bias: Array1<f32>) -> Map {
     }
 }
 
-/// Solves `a·z = b` (a small dense system) by Gaussian elimination with partial pivoting, in f64.
-fn solve(mut a: Array2<f64>, mut b: Array1<f64>) -> Array1<f64> {
-    let n = b.len();
-    for c in 0..n {
-        let p = (c..n)
-            .max_by(|&i, &j| a[[i, c]].abs().total_cmp(&a[[j, c]].abs()))
-            .unwrap();
-        for k in 0..n {
-            a.swap([c, k], [p, k]);
-        }
-        b.swap(c, p);
-        for r in c + 1..n {
-            let f = a[[r, c]] / a[[c, c]];
-            for k in c..n {
-                a[[r, k]] -= f * a[[c, k]];
-            }
-            b[r] -= f * b[c];
-        }
-    }
-    let mut z = Array1::zeros(n);
-    for r in (0..n).rev() {
-        let s: f64 = (r + 1..n).map(|k| a[[r, k]] * z[k]).sum();
-        z[r] = (b[r] - s) / a[[r, r]];
-    }
-    z
-}
-
 /// A linear-Gaussian model x ← h ← y with f1 = g1ᵀ: p(x|h) = N(h·G + b, I/δ) and
 /// p(h|y) = N(y·M + c, I/α_y). With the label clamped, INFERENCE is gradient ascent on
 /// log p(x, h | y) and must converge to the posterior mean
@@ -119,7 +92,7 @@ fn with_the_label_clamped_inference_converges_to_the_closed_form_posterior_mean(
         let mi = y.row(i).mapv(f64::from).dot(&m_w.mapv(f64::from)) + c.mapv(f64::from);
         let rhs = g64.dot(&xi) * d + mi * a;
         // the system is symmetric: h*·lhs = rhs ⇔ lhs·h* = rhs
-        let h_star = solve(lhs.clone(), rhs);
+        let h_star = common::reference::inverse(&lhs).dot(&rhs);
         for j in 0..n_h {
             worst = worst.max((f64::from(inf.post.h[0][[i, j]]) - h_star[j]).abs());
         }

@@ -20,39 +20,9 @@ use bpdl::model::GenerativeModel;
 use bpdl::rng::Seed;
 use bpdl::train::{self, TrainState};
 use bpdl::{Activation, Device, Matrix};
+use common::reference::inverse;
 use ndarray::{Array2, Axis};
 use rand::RngExt;
-
-/// Inverse of a square matrix by Gauss–Jordan elimination with partial pivoting, in f64.
-fn inverse(m: &Array2<f64>) -> Array2<f64> {
-    let n = m.nrows();
-    let mut a = m.clone();
-    let mut inv = Array2::<f64>::eye(n);
-    for c in 0..n {
-        let p = (c..n)
-            .max_by(|&i, &j| a[[i, c]].abs().total_cmp(&a[[j, c]].abs()))
-            .unwrap();
-        for k in 0..n {
-            a.swap([c, k], [p, k]);
-            inv.swap([c, k], [p, k]);
-        }
-        let d = a[[c, c]];
-        for k in 0..n {
-            a[[c, k]] /= d;
-            inv[[c, k]] /= d;
-        }
-        for r in 0..n {
-            if r != c {
-                let f = a[[r, c]];
-                for k in 0..n {
-                    a[[r, k]] -= f * a[[c, k]];
-                    inv[[r, k]] -= f * inv[[c, k]];
-                }
-            }
-        }
-    }
-    inv
-}
 
 fn linear_config(n: usize) -> Config {
     let mut c = Config::default();
