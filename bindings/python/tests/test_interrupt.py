@@ -34,7 +34,11 @@ def interrupt_after_first_epoch(run_dir, how):
     ids=["interrupt_main", "SIGINT"],
 )
 def test_ctrl_c_stops_at_the_next_minibatch_and_the_run_resumes(tmp_path, data, how):
-    cfg = tiny_config(**{"train.epochs": 50, "data.train_limit": 400})
+    # far more epochs than can pass before the interrupt lands: a 50-epoch run of this tiny
+    # model can finish (in a fraction of a second) before Ctrl-C is seen, and then nothing
+    # raises; if Ctrl-C were ignored, this run would end by itself and the test would fail
+    epochs = 20_000
+    cfg = tiny_config(**{"train.epochs": epochs, "data.train_limit": 400})
     out = tmp_path / "run"
     watcher = interrupt_after_first_epoch(out, how)
     started = time.monotonic()
@@ -42,7 +46,7 @@ def test_ctrl_c_stops_at_the_next_minibatch_and_the_run_resumes(tmp_path, data, 
         bpdl.train(cfg, data.train, out=out)
     watcher.join()
     done = len((out / "metrics.jsonl").read_text().splitlines())
-    assert 1 <= done < 50, done
+    assert 1 <= done < epochs, done
     model = bpdl.Model.load(out)  # the last checkpoint is intact
     assert not model.has_prior  # training did not finish
     # and resuming finishes the run, bit-identical to an uninterrupted one
