@@ -391,8 +391,7 @@ impl Inference {
         iterate(
             dev,
             model,
-            Evidence::Full(x),
-            Some(label),
+            (Evidence::Full(x), Some(label)),
             params,
             (&mut self.ws, &mut self.post),
             rng,
@@ -455,8 +454,7 @@ impl Inference {
         iterate(
             dev,
             model,
-            evidence,
-            None,
+            (evidence, None),
             params,
             (&mut self.ws, &mut self.post),
             rng,
@@ -481,12 +479,10 @@ fn reconstruct(
 }
 
 /// [`Inference::iterate`] on the buffers `(ws, post)`.
-#[allow(clippy::too_many_arguments)] // the buffers travel as one pair
 fn iterate(
     dev: &Device,
     model: &GenerativeModel,
-    evidence: Evidence<'_>,
-    label: Option<&LabelEvidence<'_>>,
+    (evidence, label): (Evidence<'_>, Option<&LabelEvidence<'_>>),
     params: &InferenceConfig,
     (ws, post): (&mut InferenceWorkspace, &mut Posterior),
     rng: &mut Rng,

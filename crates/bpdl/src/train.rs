@@ -335,8 +335,7 @@ impl Learner {
                         metrics.validation = Some(crate::eval::classify::validation_errors(
                             dev,
                             model,
-                            images,
-                            labels,
+                            (images, labels),
                             &cfg.inference,
                             &cfg.supervised,
                             cfg.train.batch_size,

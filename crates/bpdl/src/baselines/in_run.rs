@@ -80,17 +80,14 @@ pub fn settings_for(config: &Config, n_x: usize, n_train: usize) -> BackpropSett
     }
 }
 
-/// Trains the baseline of `config` on `images` (the labelled rows `rows`, all when `None`) with
-/// `labels`, scoring `validation` after every epoch, and writes it into `dir`. A folder that
-/// already holds a complete baseline of the same settings is left as it is and its record
+/// Trains the baseline of `config` on `images` with `labels` (only the labelled rows `rows`,
+/// all when `None`), scoring `validation` after every epoch, and writes it into `dir`. A folder
+/// that already holds a complete baseline of the same settings is left as it is and its record
 /// returned.
-#[allow(clippy::too_many_arguments)] // the run's data and its folder
 pub fn train_in_run(
     dev: &Device,
     config: &Config,
-    images: ArrayView2<'_, f32>,
-    labels: &[u8],
-    rows: Option<&[usize]>,
+    (images, labels, rows): (ArrayView2<'_, f32>, &[u8], Option<&[usize]>),
     validation: Option<(ArrayView2<'_, f32>, &[u8])>,
     dir: &Path,
     on_epoch: &mut dyn FnMut(&BaselineEpoch) -> Result<()>,

@@ -110,13 +110,12 @@ pub fn confusion(predicted: &[u8], labels: &[u8]) -> Vec<Vec<usize>> {
     m
 }
 
-/// Both errors of `images` (the per-epoch validation figure of supervised training).
-#[allow(clippy::too_many_arguments)] // the model, its data and its settings
+/// Both errors of `images` with their `labels` (the per-epoch validation figure of supervised
+/// training).
 pub fn validation_errors(
     dev: &Device,
     model: &GenerativeModel,
-    images: ArrayView2<'_, f32>,
-    labels: &[u8],
+    (images, labels): (ArrayView2<'_, f32>, &[u8]),
     inference: &InferenceConfig,
     supervised: &SupervisedConfig,
     batch: usize,

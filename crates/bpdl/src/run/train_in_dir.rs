@@ -324,9 +324,7 @@ fn train_baseline(
     crate::baselines::in_run::train_in_run(
         dev,
         config,
-        images,
-        labels,
-        subset.as_deref(),
+        (images, labels, subset.as_deref()),
         validation,
         dir,
         &mut |e| observer.baseline_epoch_done(e),
