@@ -28,16 +28,26 @@ def interrupt_after_first_epoch(run_dir, how):
     return t
 
 
+@pytest.fixture
+def ctrl_c():
+    """Ctrl-C raising KeyboardInterrupt, as in an interactive session. A process started in the
+    background by a non-interactive shell inherits SIGINT ignored, and Python then installs no
+    handler: Ctrl-C would be lost before bpdl could see it."""
+    previous = signal.signal(signal.SIGINT, signal.default_int_handler)
+    yield
+    signal.signal(signal.SIGINT, previous)
+
+
 @pytest.mark.parametrize(
     "how",
     [_thread.interrupt_main, lambda: os.kill(os.getpid(), signal.SIGINT)],
     ids=["interrupt_main", "SIGINT"],
 )
-def test_ctrl_c_stops_at_the_next_minibatch_and_the_run_resumes(tmp_path, data, how):
+def test_ctrl_c_stops_at_the_next_minibatch_and_the_run_resumes(tmp_path, data, how, ctrl_c):
     # far more epochs than can pass before the interrupt lands: a 50-epoch run of this tiny
     # model can finish (in a fraction of a second) before Ctrl-C is seen, and then nothing
     # raises; if Ctrl-C were ignored, this run would end by itself and the test would fail
-    epochs = 20_000
+    epochs = 2_000
     cfg = tiny_config(**{"train.epochs": epochs, "data.train_limit": 400})
     out = tmp_path / "run"
     watcher = interrupt_after_first_epoch(out, how)
