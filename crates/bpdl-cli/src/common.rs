@@ -60,7 +60,16 @@ pub fn provenance() -> bpdl::run::Provenance {
 /// Loads a dataset (`--data-dir`, `$BPDL_DATA_DIR`, `./data/<name>`); if its files are missing
 /// and `--offline` is not given, fetches them first (saying so on stderr).
 pub fn load_dataset(global: &Global, dataset: Dataset) -> Result<Mnist> {
-    let dir = mnist::resolve_dir(dataset, global.data_dir.as_deref());
+    load_dataset_in(global, dataset, global.data_dir.as_deref())
+}
+
+/// [`load_dataset`] from the folder `dir` (else `$BPDL_DATA_DIR`, else `./data/<name>`).
+pub fn load_dataset_in(
+    global: &Global,
+    dataset: Dataset,
+    dir: Option<&std::path::Path>,
+) -> Result<Mnist> {
+    let dir = mnist::resolve_dir(dataset, dir);
     if let Err(missing) = mnist::find_files(dataset, &dir) {
         if global.offline {
             return Err(missing).context("--offline: not downloading");

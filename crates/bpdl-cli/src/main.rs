@@ -61,7 +61,8 @@ pub enum Command {
     },
     /// Measure GEMM, training, inference, sampling and Parzen throughput on this machine.
     Bench(commands::bench::BenchArgs),
-    /// Train every combination of a few config values and score each with the Parzen protocol.
+    /// Sweeps over settings and seeds: plan trials, run them (one per process, Slurm arrays),
+    /// collect them ranked by a validation score.
     Sweep(commands::sweep::SweepArgs),
     /// Fig. 1: the STDP window from ΔW = η·S_pre·dV_post/dt, and the delta-rule demonstration.
     Stdp(commands::stdp::StdpArgs),

@@ -33,6 +33,7 @@
 //! | Parzen-window log-likelihood (§8, Breuleux et al. 2011 protocol) | [`eval::parzen`] | [`eval::parzen::evaluate`], [`eval::parzen::log_densities`] |
 //! | in-painting with clamped visible pixels (§8, Fig. 5) | [`eval::inpainting`] | [`eval::inpainting::inpaint`] |
 //! | the reproduction: evaluation, paper numbers, across-seed results, report, figures | [`reproduce`] | [`reproduce::reproduce`], [`reproduce::evaluate()`], [`reproduce::Results`] |
+//! | sweeps and seeds on a cluster's engine: one trial = one process, Slurm job arrays, validation-only ranking | [`sweep`] | [`sweep::write_plan`], [`sweep::run_trial`], [`sweep::collect()`], [`sweep::score_model`] |
 //! | mean ± s.e., median, Pearson | [`stats`] | [`stats::mean_se`], [`stats::median`], [`stats::pearson`] |
 //! | speed: FLOP counts (the `bench` feature adds the measurement behind `bpdl bench`) | [`flops`] | [`flops::inference_flops`], [`flops::m_step_flops`] |
 //! | checkpoints (safetensors) | [`checkpoint`], [`tensor_file`] | [`checkpoint::save`], [`checkpoint::load`] |
@@ -77,6 +78,7 @@ pub mod run;
 pub mod sampling;
 pub mod spiking;
 pub mod stats;
+pub mod sweep;
 pub mod tensor_file;
 #[cfg(any(test, feature = "testing"))]
 pub mod testing;

@@ -11,7 +11,6 @@
 //! | `report` | the report text and verdicts (feature `report`) |
 //! | `figures` | Figs. 1, 3, 4, 5 (feature `report`) |
 //! | [`stdp`] | the output files of the STDP experiment (Fig. 1) |
-//! | [`sweep`] | scoring one model of a sweep (`sweep.jsonl`) |
 
 pub mod aggregate;
 pub mod evaluate;
@@ -21,7 +20,6 @@ pub mod paper;
 #[cfg(feature = "report")]
 pub mod report;
 pub mod stdp;
-pub mod sweep;
 
 pub use aggregate::{DataFiles, Results, SeedResult, TrainingSummary, aggregate};
 pub use evaluate::{

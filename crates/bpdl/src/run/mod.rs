@@ -320,21 +320,32 @@ where
     I: IntoIterator<Item = S>,
     S: AsRef<str>,
 {
-    let safe = |c: char| c.is_ascii_alphanumeric() || "-_./=:,+@%".contains(c);
     args.into_iter()
         .enumerate()
         .map(|(i, a)| {
-            let a = a.as_ref();
             if i == 0 {
                 "bpdl".to_string()
-            } else if !a.is_empty() && a.chars().all(safe) {
-                a.to_string()
             } else {
-                format!("'{}'", a.replace('\'', r"'\''"))
+                shell_quote(a.as_ref())
             }
         })
         .collect::<Vec<_>>()
         .join(" ")
+}
+
+/// `a` as one shell word: as it is when plainly safe, else single-quoted.
+///
+/// ```
+/// assert_eq!(bpdl::run::shell_quote("runs/a"), "runs/a");
+/// assert_eq!(bpdl::run::shell_quote("it's"), r"'it'\''s'");
+/// ```
+pub fn shell_quote(a: &str) -> String {
+    let safe = |c: char| c.is_ascii_alphanumeric() || "-_./=:,+@%".contains(c);
+    if !a.is_empty() && a.chars().all(safe) {
+        a.to_string()
+    } else {
+        format!("'{}'", a.replace('\'', r"'\''"))
+    }
 }
 
 /// This machine's host name (`/proc/sys/kernel/hostname`, else `$HOSTNAME`, else `unknown`).
