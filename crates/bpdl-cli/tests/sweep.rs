@@ -161,3 +161,22 @@ fn the_one_command_sweep_plans_runs_and_ranks() {
     assert!(String::from_utf8_lossy(&o.stderr).contains("bpdl sweep plan"));
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+/// The real Slurm run (opt-in: it installs Debian's slurmctld, slurmd and munge and starts a
+/// single-node cluster as root): `cargo test -p bpdl-cli --test sweep -- --ignored slurm`.
+#[test]
+#[ignore = "needs root, apt-get and a few free ports: installs and starts a one-node Slurm \
+            cluster (`cargo test -p bpdl-cli --test sweep -- --ignored slurm`)"]
+fn slurm_runs_a_sweep_as_a_job_array() {
+    let data = require_mnist();
+    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../.ci/slurm-test");
+    let o = Command::new("bash")
+        .arg(script)
+        .env("BPDL", env!("CARGO_BIN_EXE_bpdl"))
+        .env("BPDL_DATA_DIR", data)
+        .output()
+        .unwrap();
+    let log = String::from_utf8_lossy(&o.stdout).into_owned() + &String::from_utf8_lossy(&o.stderr);
+    assert!(o.status.success(), "{log}");
+    assert!(log.contains("4 of 4 trials finished"), "{log}");
+}

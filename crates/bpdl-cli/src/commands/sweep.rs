@@ -18,14 +18,14 @@ pub struct SweepArgs {
     pub action: Option<SweepCommand>,
     /// Without a subcommand: plan into --out, run every trial here in turn, then collect.
     #[command(flatten)]
-    pub plan: PlanArgs,
+    pub plan: Box<PlanArgs>,
 }
 
 #[derive(Debug, clap::Subcommand)]
 pub enum SweepCommand {
     /// Write S/plan.jsonl (one trial per line: id, overrides, seed) and S/sweep.sbatch (a Slurm
     /// job array, one task per trial) into --out.
-    Plan(PlanArgs),
+    Plan(Box<PlanArgs>),
     /// Train and score trials of a planned sweep into S/trials/K/ (all of them without --trial
     /// or --shard); a finished trial is skipped, a killed one resumes from its checkpoint.
     Run(RunArgs),
