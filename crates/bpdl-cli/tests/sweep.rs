@@ -157,6 +157,9 @@ fn the_one_command_sweep_plans_runs_and_ranks() {
         &[],
     );
     assert!(String::from_utf8_lossy(&o.stderr).contains("0 ≤ I < N"));
+    let o = bpdl(&["--seed", "2", "sweep", "run", dir.to_str().unwrap()], &[]);
+    assert!(!o.status.success());
+    assert!(String::from_utf8_lossy(&o.stderr).contains("fixes every trial's seed"));
     let o = bpdl(&["sweep", "collect", "/nonexistent/sweep"], &[]);
     assert!(String::from_utf8_lossy(&o.stderr).contains("bpdl sweep plan"));
     std::fs::remove_dir_all(&dir).unwrap();

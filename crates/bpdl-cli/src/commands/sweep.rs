@@ -101,6 +101,10 @@ pub struct RunArgs {
 pub fn run(global: &Global, args: &SweepArgs) -> Result<()> {
     match &args.action {
         Some(SweepCommand::Plan(p)) => plan(global, p).map(|_| ()),
+        Some(SweepCommand::Run(_)) if global.seed.is_some() => anyhow::bail!(
+            "--seed: the plan fixes every trial's seed; give --seed to `bpdl sweep plan` (the \
+             first seed of every setting)"
+        ),
         Some(SweepCommand::Run(r)) => run_trials(global, r),
         Some(SweepCommand::Collect { dir }) => collect(&sweep::load(dir)?),
         None => {
