@@ -1,14 +1,16 @@
 //! `bpdl.Model`'s native half: a trained generative model p(x, h) with the configuration that
 //! trained it, and what can be done with it: INFERENCE ([`bpdl::inference::infer`]), the
-//! Fig. 4 curve ([`bpdl::eval::inference_curve`]), sampling ([`bpdl::sampling::sample`]) and
-//! its tensors under the checkpoint's names.
+//! Fig. 4 curve ([`bpdl::eval::inference_curve`]), sampling ([`bpdl::sampling::sample`]), the
+//! validation score of a sweep ([`bpdl::sweep::score_model`]) and its tensors under the
+//! checkpoint's names.
 
 use std::path::PathBuf;
 
 use bpdl::model::GenerativeModel;
 use bpdl::sampling::{self, Method};
+use bpdl::sweep::{Score, ScoreData};
 use bpdl::{Config, checkpoint};
-use numpy::{IntoPyArray, PyArray1, PyArray2, PyReadonlyArray2};
+use numpy::{IntoPyArray, PyArray1, PyArray2, PyReadonlyArray1, PyReadonlyArray2};
 use pyo3::prelude::*;
 use pyo3::types::PyDict;
 
@@ -220,6 +222,52 @@ impl PyModel {
             })
             .map_err(to_pyerr)?;
         Ok(samples.into_pyarray(py))
+    }
+
+    /// The validation score of a sweep ([`bpdl::sweep::score_model`] without training or test
+    /// images): the best mean Parzen log-likelihood of the first 1,000 `validation` rows over
+    /// the σ grid, on `samples` GENERATE (`validation-parzen`) or ancestral
+    /// (`validation-ancestral-parzen`) samples from the run's seed, or the classification error
+    /// of the rule better on validation (`validation-error`, needs `labels`).
+    #[pyo3(signature = (validation, labels=None, score="validation-parzen", samples=1000, threads=0))]
+    fn validation_score(
+        &self,
+        py: Python<'_>,
+        validation: PyReadonlyArray2<'_, f32>,
+        labels: Option<PyReadonlyArray1<'_, u8>>,
+        score: &str,
+        samples: usize,
+        threads: usize,
+    ) -> PyResult<f64> {
+        let score: Score = score.parse().map_err(to_pyerr)?;
+        let dev = crate::device(threads)?;
+        let labels = labels.as_ref().map(|l| l.as_array().to_vec());
+        let data = ScoreData {
+            train: None,
+            validation: (validation.as_array(), labels.as_deref()),
+            test: None,
+        };
+        let (model, config) = (&self.model, &self.config);
+        let scores = py
+            .detach(|| {
+                bpdl::sweep::score_model(&dev, model, config, score, (samples, false), &data)
+            })
+            .map_err(to_pyerr)?;
+        Ok(scores.validation)
+    }
+
+    /// `maximize` or `minimize` for a score's name (Optuna's `direction`); an unknown name
+    /// raises `bpdl.ConfigError` naming the valid ones.
+    #[staticmethod]
+    fn score_direction(score: &str) -> PyResult<&'static str> {
+        let score: Score = score.parse().map_err(to_pyerr)?;
+        Ok(score.direction())
+    }
+
+    /// The names of the scores, in the CLI's order.
+    #[staticmethod]
+    fn score_names() -> Vec<&'static str> {
+        Score::ALL.iter().map(|s| s.name()).collect()
     }
 
     /// `{name: array}` of the model's tensors (copies), with the checkpoint's names.

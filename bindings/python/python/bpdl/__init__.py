@@ -13,10 +13,11 @@ layer learns locally toward the inferred values (the M-step) — no back-propaga
 >>> bpdl.parzen_ll(xs, data.test, validation=data.validation[:1000])
 
 Arrays are numpy float32 of shape ``(batch, features)``; every long call releases the GIL.
-The run folders are the CLI's: ``bpdl sample --run runs/a`` works on them.
+The run folders are the CLI's: ``bpdl sample --run runs/a`` works on them. Hyperparameter
+searches with Optuna or Ray Tune: :mod:`bpdl.tune` (the ``tune`` extra).
 """
 
-from . import _bpdl, datasets, errors, stdp
+from . import _bpdl, datasets, errors, stdp, tune  # tune imports optuna/ray only when used
 from .config import Config
 from .errors import (
     CheckpointError,
@@ -50,4 +51,5 @@ __all__ = [
     "sample",
     "stdp",
     "train",
+    "tune",
 ]

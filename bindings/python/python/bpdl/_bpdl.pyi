@@ -72,6 +72,18 @@ class Model:
         overrides: list[str] = ...,
         threads: int = 0,
     ) -> _F32: ...
+    def validation_score(
+        self,
+        validation: _F32,
+        labels: npt.NDArray[np.uint8] | None = None,
+        score: str = "validation-parzen",
+        samples: int = 1000,
+        threads: int = 0,
+    ) -> float: ...
+    @staticmethod
+    def score_direction(score: str) -> str: ...
+    @staticmethod
+    def score_names() -> list[str]: ...
     def state_dict(self) -> dict[str, _F32]: ...
 
 def train(

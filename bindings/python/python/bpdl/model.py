@@ -1,4 +1,5 @@
-"""A trained model p(x, h1, …, hL) and what it does: INFERENCE, the Fig. 4 curve, sampling."""
+"""A trained model p(x, h1, …, hL) and what it does: INFERENCE, the Fig. 4 curve, sampling,
+the validation score of a sweep."""
 
 from __future__ import annotations
 
@@ -184,6 +185,40 @@ class Model:
         """
         sets = [f"{k}={toml_value(v)}" for k, v in (overrides or {}).items()]
         return self._native.sample(n, method.replace("_", "-"), seed, sets, threads)
+
+    def validation_score(
+        self,
+        validation: Any,
+        *,
+        labels: Any = None,
+        score: str = "validation-parzen",
+        samples: int = 1000,
+        threads: int = 0,
+    ) -> float:
+        """The score that ranks the settings of a sweep (``bpdl sweep``), measured on
+        **validation** data: pass the validation split (``data.validation``), never the test
+        split, which would choose settings on the data that reports them.
+
+        ``score``:
+
+        - ``"validation-parzen"`` (higher is better): ``samples`` GENERATE samples drawn from
+          the run's seed (the samples :meth:`sample` gives with ``seed=None``), and the best
+          mean Parzen log-likelihood of the first 1,000 rows of ``validation`` over the σ grid
+          logspace(−1, 0, 10) ∪ {0.2};
+        - ``"validation-ancestral-parzen"``: the same on ancestral samples;
+        - ``"validation-error"`` (lower is better): the classification error on ``validation``
+          (``labels``: its classes) of a model trained with ``supervised.enabled``, with the
+          prediction rule (feed-forward, or after INFERENCE) that is better on it.
+
+        :func:`bpdl.tune.direction` says which way each score is better. Raises
+        :class:`bpdl.ConfigError` for an unknown score, ``validation-error`` without labels
+        or on an unsupervised model, or ``samples=0``. The GIL is released while it runs.
+        """
+        from .training import _labels  # training imports this module
+
+        validation = as_matrix(validation, "validation", self.sizes[0])
+        labels = _labels(labels, "labels", len(validation))
+        return self._native.validation_score(validation, labels, score, samples, threads)
 
     def state_dict(self) -> dict[str, np.ndarray]:
         """The model's tensors (copies) under the names of ``checkpoint.safetensors``:
