@@ -61,6 +61,13 @@ impl PyConfig {
         Ok(Self { inner })
     }
 
+    /// Fails (`bpdl.ConfigError`) when runs of this configuration cannot be scored by `score`
+    /// (an unknown name, or `validation-error` without `supervised.enabled`).
+    fn check_score(&self, score: &str) -> PyResult<()> {
+        let score: bpdl::sweep::Score = score.parse().map_err(to_pyerr)?;
+        score.check(&self.inner).map_err(to_pyerr)
+    }
+
     /// The configuration as TOML (the `config.toml` of a run).
     fn to_toml(&self) -> PyResult<String> {
         config::to_toml_string(&self.inner).map_err(to_pyerr)

@@ -164,6 +164,10 @@ def test_evaluate_trains_the_overrides_and_never_reads_the_test_split(tmp_path, 
         bpdl.tune.evaluate({"learning.lr": -1.0}, data, base=base)
     with pytest.raises(bpdl.ConfigError, match="validation-error"):
         bpdl.tune.evaluate({}, data, base=base, score="validation-errors")
+    # an unsupervised config cannot be scored by its error: refused before training
+    with pytest.raises(bpdl.ConfigError, match="supervised.enabled"):
+        bpdl.tune.evaluate({}, data, base=base, score="validation-error", out=tmp_path / "b")
+    assert not (tmp_path / "b").exists()
     with pytest.raises(TypeError, match="sample"):
         bpdl.tune.objective(lambda t: {}, data, sample=10)
 

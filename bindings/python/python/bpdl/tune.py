@@ -80,11 +80,11 @@ def evaluate(
     """
     if not isinstance(data, Dataset):
         raise TypeError(f"data must be a bpdl.datasets.Dataset, got {type(data).__name__}")
-    direction(score)  # an unknown score fails before training, not after
     cfg = Config.default() if base is None else base.copy()
     cfg.update({k: _plain(v) for k, v in overrides.items()})
     if seed is not None:
         cfg.set("seed", seed)
+    cfg._native.check_score(score)  # an unusable score fails before training, not after
     if out is None:
         with tempfile.TemporaryDirectory(prefix="bpdl-tune-") as tmp:
             return _train_and_score(cfg, data, os.path.join(tmp, "run"), score, samples, threads)

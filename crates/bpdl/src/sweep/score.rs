@@ -213,7 +213,8 @@ pub struct ModelScores {
 /// Scores `model` (trained with `config`) by `score`: Parzen scores draw `samples` samples per
 /// sampler from the seed's sampling streams; with `full_prior` (and training images), GENERATE
 /// and ancestral sampling are scored again with a full-covariance top prior fitted on the
-/// first `data.train_limit` training images (stream `full-prior` of the seed).
+/// first `data.train_limit` training images (stream `full-prior` of the seed). Without test
+/// images only the validation score is measured, and only the ranked sampler is drawn.
 pub fn score_model(
     dev: &Device,
     model: &GenerativeModel,
@@ -246,6 +247,21 @@ pub fn score_model(
         let (s, _) = score_sampler(dev, model, config, method, samples, seed, &sets)?;
         Ok(Scored::of(&s))
     };
+    let ranked_method = if score == Score::ValidationParzen {
+        Method::Generate
+    } else {
+        Method::Ancestral
+    };
+    if data.test.is_none() {
+        // the validation score alone (a search's objective): only the ranked sampler is drawn
+        return Ok(ModelScores {
+            score,
+            validation: scored(model, ranked_method)?.validation,
+            test: None,
+            parzen: None,
+            classify: None,
+        });
+    }
     let mut p = ParzenScores {
         generate: scored(model, Method::Generate)?,
         ancestral: scored(model, Method::Ancestral)?,
@@ -273,8 +289,8 @@ pub fn score_model(
     Ok(ModelScores {
         score,
         validation: ranked.validation,
-        test: data.test.map(|_| ranked.test.mean),
-        parzen: data.test.map(|_| p),
+        test: Some(ranked.test.mean),
+        parzen: Some(p),
         classify: None,
     })
 }
