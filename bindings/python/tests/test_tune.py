@@ -271,3 +271,39 @@ def test_ray_tune_grid_reports_the_validation_score(local_ray, tmp_path, data, m
     assert scores[0.03] == here
     best = results.get_best_result()
     assert best.metrics["score"] == max(scores.values())
+
+
+DIVERGING = {"learning.optimizer": "sgd", "learning.lr": 1.0e4}
+
+
+def test_a_diverging_setting_fails_its_trial_not_the_search(tmp_path, data):
+    optuna = pytest.importorskip("optuna")
+    base = search_config()
+    with pytest.raises(bpdl.DivergedError):  # evaluate itself raises
+        bpdl.tune.evaluate(DIVERGING, data, base=base, samples=SAMPLES)
+    study = optuna.create_study(direction=bpdl.tune.direction())
+    space = lambda t: DIVERGING if t.number == 0 else {"learning.lr": 0.01}  # noqa: E731
+    study.optimize(bpdl.tune.objective(space, data, base=base, samples=SAMPLES), n_trials=2)
+    first, second = study.trials
+    assert first.state == optuna.trial.TrialState.FAIL
+    assert "non-finite" in first.user_attrs["bpdl_error"]
+    assert second.state == optuna.trial.TrialState.COMPLETE and math.isfinite(second.value)
+
+
+def test_ray_reports_a_diverged_trial_and_never_picks_it(local_ray, tmp_path, data):
+    from ray import tune
+
+    base = search_config(**{"learning.optimizer": "sgd"})
+    tuner = tune.Tuner(
+        bpdl.tune.trainable(data, base=base, samples=SAMPLES),
+        param_space={"learning.lr": tune.grid_search([0.01, DIVERGING["learning.lr"]])},
+        tune_config=tune.TuneConfig(metric="score", mode=bpdl.tune.mode()),
+        run_config=tune.RunConfig(storage_path=str(tmp_path / "ray"), name="nan", verbose=0),
+    )
+    results = tuner.fit()
+    assert results.num_errors == 0, [r.error for r in results]
+    by_lr = {r.config["learning.lr"]: r.metrics for r in results}
+    assert by_lr[DIVERGING["learning.lr"]]["diverged"] is True
+    assert math.isnan(by_lr[DIVERGING["learning.lr"]]["score"])
+    assert by_lr[0.01]["diverged"] is False
+    assert results.get_best_result().config["learning.lr"] == 0.01

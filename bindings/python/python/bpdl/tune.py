@@ -33,6 +33,7 @@ import numpy as np
 from . import _bpdl
 from .config import Config
 from .datasets import Dataset
+from .errors import DivergedError
 from .training import train
 
 if TYPE_CHECKING:
@@ -128,6 +129,8 @@ def objective(
     and returns :func:`evaluate`'s validation score. The overrides are recorded as the trial's
     user attribute ``"bpdl_overrides"``; with ``out`` each trial's run folder is
     ``out/trial-<number>``. Create the study with ``direction=bpdl.tune.direction(score)``.
+    A setting whose training diverges returns NaN (Optuna marks the trial failed and the study
+    goes on) with the error in the user attribute ``"bpdl_error"``.
 
     Works with several worker processes sharing a study through a storage
     (``optuna.load_study(study_name=..., storage="sqlite:///...")`` in each).
@@ -139,7 +142,13 @@ def objective(
         overrides = {k: _plain(v) for k, v in space(trial).items()}
         trial.set_user_attr("bpdl_overrides", overrides)
         folder = None if out is None else os.path.join(os.fspath(out), f"trial-{trial.number}")
-        return evaluate(overrides, data, out=folder, **evaluate_kwargs)
+        try:
+            return evaluate(overrides, data, out=folder, **evaluate_kwargs)
+        except DivergedError as e:
+            # a setting that diverges is a result, not a crash of the worker: Optuna marks a
+            # NaN trial as failed and the study goes on
+            trial.set_user_attr("bpdl_error", str(e))
+            return float("nan")
 
     return run
 
@@ -148,7 +157,8 @@ def trainable(data: Dataset, **evaluate_kwargs: Any) -> Callable[..., None]:
     """A function trainable for ``ray.tune.Tuner``: each trial's param dict (whose keys are
     bpdl config keys, ``{"learning.lr": tune.grid_search([0.001, 0.01])}``) is trained by
     :func:`evaluate`, which reports ``{"score": value}`` (``TuneConfig(metric="score",
-    mode=bpdl.tune.mode(score))``). ``data`` goes through Ray's object store
+    mode=bpdl.tune.mode(score))``; a diverged training reports ``score`` NaN and
+    ``diverged`` true, which ``get_best_result`` never picks). ``data`` goes through Ray's object store
     (``tune.with_parameters``); each trial uses ``threads=1`` unless told otherwise, so give
     it one CPU. With ``out`` each trial's run folder is ``out/<trial name>`` (a relative
     ``out`` is taken from the current folder here, not from the trial's).
@@ -170,8 +180,12 @@ def bpdl_trial(config: dict[str, Any], data: Dataset, options: dict[str, Any]) -
     out = options.pop("out", None)
     if out is not None:
         options["out"] = os.path.join(os.fspath(out), tune.get_context().get_trial_name())
-    value = evaluate(dict(config), data, **options)
-    tune.report({"score": value})
+    try:
+        value = evaluate(dict(config), data, **options)
+    except DivergedError as e:  # a result, not a crash: NaN is never the best result
+        tune.report({"score": float("nan"), "diverged": True, "error": str(e)})
+        return
+    tune.report({"score": value, "diverged": False})
 
 
 _EVALUATE_KEYWORDS = {"base", "score", "samples", "out", "threads", "seed"}
