@@ -126,3 +126,23 @@ def read_safetensors(path: pathlib.Path) -> dict[str, np.ndarray]:
         arr = np.frombuffer(raw[base + start : base + end], dtype=dtypes[meta["dtype"]])
         out[name] = arr.reshape(meta["shape"])
     return out
+
+
+def supervised_config(**extra) -> bpdl.Config:
+    """The tiny model with its top layer as the label (10 units)."""
+    cfg = tiny_config(
+        **{
+            "model.layers[0].size": 32,
+            "model.layers[0].activation": "tanh",
+            "model.layers[1].size": 10,
+            "model.layers[1].activation": "sigmoid",
+            "model.layers[1].decoder_activation": "tanh",
+            "inference.alpha": 0.1,
+            "learning.optimizer": "adam",
+            "learning.lr": 0.01,
+            "train.epochs": 20,
+            "supervised.enabled": True,
+            "supervised.label_alpha": 0.5,
+        }
+    )
+    return cfg.update(extra) if extra else cfg

@@ -7,27 +7,7 @@ import numpy as np
 import pytest
 
 import bpdl
-from conftest import run_cli, tiny_config
-
-
-def supervised_config(**extra) -> bpdl.Config:
-    """The tiny model with its top layer as the label (10 units)."""
-    cfg = tiny_config(
-        **{
-            "model.layers[0].size": 32,
-            "model.layers[0].activation": "tanh",
-            "model.layers[1].size": 10,
-            "model.layers[1].activation": "sigmoid",
-            "model.layers[1].decoder_activation": "tanh",
-            "inference.alpha": 0.1,
-            "learning.optimizer": "adam",
-            "learning.lr": 0.01,
-            "train.epochs": 20,
-            "supervised.enabled": True,
-            "supervised.label_alpha": 0.5,
-        }
-    )
-    return cfg.update(extra) if extra else cfg
+from conftest import run_cli, supervised_config, tiny_config
 
 
 @pytest.fixture(scope="module")

@@ -14,7 +14,7 @@ import numpy as np
 import pytest
 
 import bpdl
-from conftest import tiny_config
+from conftest import supervised_config, tiny_config
 
 SAMPLES = 200  # samples per Parzen score (the protocol's default is 1,000)
 
@@ -91,20 +91,7 @@ def test_validation_score_rejects_what_it_cannot_score(trained, data):
 def test_validation_error_is_the_better_rules_error(tmp_path, data):
     # test_supervised.py's label layer, 3 epochs: an error well below chance (90 %) on which
     # the two rules still differ
-    cfg = tiny_config(
-        **{
-            "model.layers[0].activation": "tanh",
-            "model.layers[1].size": 10,
-            "model.layers[1].activation": "sigmoid",
-            "model.layers[1].decoder_activation": "tanh",
-            "inference.alpha": 0.1,
-            "learning.optimizer": "adam",
-            "learning.lr": 0.01,
-            "train.epochs": 3,
-            "supervised.enabled": True,
-            "supervised.label_alpha": 0.5,
-        }
-    )
+    cfg = supervised_config(**{"train.epochs": 3})
     model = bpdl.train(cfg, data, out=tmp_path / "sup", threads=2)
     x, y = data.validation[:2000], data.validation_labels[:2000]
     value = model.validation_score(x, labels=y, score="validation-error")
