@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 import bpdl
-from conftest import run_cli, supervised_config, tiny_config
+from conftest import run_cli, supervised_config
 
 
 @pytest.fixture(scope="module")
