@@ -394,6 +394,11 @@ pub struct LearningConfig {
     pub rule: LearningRule,
     /// The simulation of the spiking rule (read only with `rule = "spiking"`).
     pub spiking: SpikingLearningConfig,
+    /// The rate rule with every map's corrupted input clipped to `[0, s]` first, as the spiking
+    /// rule's must be (s of `[learning.spiking]`: 1 for x and sigmoid layers, `unbounded_scale`
+    /// otherwise): the control that differs from a spiking run by the spike noise alone
+    /// [default: false, Algorithm 2's unclipped inputs; the spiking rule always clips].
+    pub clip_inputs: bool,
 }
 
 impl LearningConfig {
@@ -416,6 +421,7 @@ impl Default for LearningConfig {
             optimizer_eps: 1e-8,
             rule: LearningRule::Rate,
             spiking: SpikingLearningConfig::default(),
+            clip_inputs: false,
         }
     }
 }

@@ -239,6 +239,9 @@ pub fn m_step<'w>(
     let depth = check_settings(model, &step)?;
     let value = |l: usize| if l == 0 { x } else { post.h[l - 1].view() };
     corrupt_layers(dev, &step, ws, rng);
+    if cfg.clip_inputs {
+        spiking::clip_layers(dev, model, cfg, ws);
+    }
     for l in 1..=depth {
         let pair = &mut model.pairs[l - 1];
         let (decoder, encoder) = (&mut pair.decoder, &mut pair.encoder);
