@@ -350,7 +350,7 @@ pub fn m_step<'w>(
             "learning::spiking::m_step is the spiking rule; the rate rule is learning::m_step",
         ));
     }
-    let depth = check_settings(model, &step)?;
+    check_settings(model, &step)?;
     corrupt_layers(dev, &step, ws, corruption);
     let batch = step.x.nrows();
     if !ws
