@@ -397,6 +397,11 @@ impl Learner {
         )
     }
 
+    /// The spikes of the last spiking M-step (`None` before one, and with the rate rule).
+    pub fn spike_counts(&self) -> Option<learning::spiking::SpikeCounts> {
+        self.learning.spike_counts()
+    }
+
     /// The current minibatch `[batch, n_x]`.
     pub fn x(&self) -> ArrayView2<'_, f32> {
         self.x.view()
