@@ -389,7 +389,7 @@ pub struct LearningConfig {
     /// ε of RMSprop and Adam's denominators.
     pub optimizer_eps: f64,
     /// The local rule that turns each map's error into a weight change: `"rate"`, its
-    /// closed-form gradient (Algorithm 2) [default], or `"spiking"`, Eq. 1 in a network of
+    /// closed-form gradient (Algorithm 2, the default), or `"spiking"`, Eq. 1 in a network of
     /// spiking neurons, the same step in expectation ([`crate::learning::spiking`]).
     pub rule: LearningRule,
     /// The simulation of the spiking rule (read only with `rule = "spiking"`).

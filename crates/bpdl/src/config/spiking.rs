@@ -40,7 +40,7 @@ use crate::error::Result;
 #[serde(rename_all = "lowercase")]
 pub enum LearningRule {
     /// The rate rule: each map's closed-form gradient `(2/B)·uᵀe` ([`crate::learning::m_step`]),
-    /// the paper's Algorithm 2 TRAIN [default].
+    /// the paper's Algorithm 2 TRAIN (the default).
     #[default]
     Rate,
     /// Eq. 1 in a network of spiking neurons: Poisson presynaptic spikes times the slope of a

@@ -420,15 +420,21 @@ fn kernel_rule(
         spiking,
     } = ws;
     let sw = spiking.as_mut().expect("made by m_step");
-    for l in 0..=depth {
+    // every layer once, x first (one key each)
+    for (l, ((layer, k), counts)) in corrupted
+        .iter()
+        .zip(&mut sw.spikes)
+        .zip(&mut sw.row_spikes)
+        .enumerate()
+    {
         let s = layer_scale(model, l, &cfg.spiking);
         spike_kernel_sums(
             dev,
             rng,
-            (corrupted[l].view(), (1.0 / s) as f32, p.p_max as f32),
+            (layer.view(), (1.0 / s) as f32, p.p_max as f32),
             &sw.kernel,
-            sw.spikes[l].view_mut(),
-            sw.row_spikes[l].view_mut(),
+            k.view_mut(),
+            counts.view_mut(),
         );
     }
     let value = |l: usize| {
@@ -568,14 +574,20 @@ fn per_step_rule(
     let inv_dt = (1.0 / p.dt_ms) as f32;
     let q = p.q as f32;
     for _ in 0..p.steps {
-        for l in 0..=depth {
+        for (l, (((layer, gens), spikes), counts)) in corrupted
+            .iter()
+            .zip(&mut ps.gens)
+            .zip(&mut sw.spikes)
+            .zip(&mut sw.row_spikes)
+            .enumerate()
+        {
             let s = layer_scale(model, l, &cfg.spiking);
             spike_step(
                 dev,
-                &mut ps.gens[l],
-                (corrupted[l].view(), (1.0 / s) as f32, p.p_max as f32),
-                sw.spikes[l].view_mut(),
-                sw.row_spikes[l].view_mut(),
+                gens,
+                (layer.view(), (1.0 / s) as f32, p.p_max as f32),
+                spikes.view_mut(),
+                counts.view_mut(),
             );
         }
         for l in 1..=depth {

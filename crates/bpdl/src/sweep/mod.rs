@@ -6,7 +6,7 @@
 //!   seed) deterministically; [`sbatch`] writes `S/sweep.sbatch`, a job array over the ids.
 //! - [`trial`]: `bpdl sweep run S --trial K` (or `--shard i/n`) trains and scores one trial
 //!   into `S/trials/K/`, resuming a killed one, skipping a finished one.
-//! - [`collect`]: `bpdl sweep collect S` ranks the settings by their **validation** score,
+//! - [`collect`](mod@collect): `bpdl sweep collect S` ranks the settings by their **validation** score,
 //!   mean ± sd over seeds; the test figure only beside the chosen setting.
 //! - [`score`]: what ranks settings ([`score::Score`]) and how a model is scored
 //!   ([`score::score_model`], also behind `Model.validation_score` and `bpdl.tune` in Python).
