@@ -12,7 +12,7 @@ use serde::Serialize;
 use crate::activation::Activation;
 use crate::backend::shapes::{self, GemmShape};
 use crate::backend::{Device, Matrix, PackedLayer, PackedRows, PackedWeights};
-use crate::config::InferenceConfig;
+use crate::config::{Accumulation, InferenceConfig, LearningRule};
 use crate::error::Result;
 use crate::eval::parzen;
 use crate::model::TopPrior;
@@ -87,6 +87,27 @@ pub struct BenchReport {
     /// A full 20-epoch training of 500 minibatches at `train_step_ms`, in minutes (the top-prior
     /// pass at the end not included).
     pub full_training_minutes: f64,
+    /// Milliseconds per training minibatch with the spiking M-step (`learning.rule =
+    /// "spiking"`, the default `[learning.spiking]`: kernel path; E-step as for the rate rule).
+    pub spiking_train_step_ms: f64,
+    /// `spiking_train_step_ms / train_step_ms`: the time of one spiking training minibatch over one
+    /// rate training minibatch of the same size and architecture, per interleaved round; median.
+    pub spiking_step_to_rate_step_ratio: f64,
+    /// The same ratio with `accumulation = "per-step"` (one product per map and time step).
+    pub spiking_per_step_to_rate_step_ratio: f64,
+    /// Milliseconds per M-step alone: the rate rule's.
+    pub rate_m_step_ms: f64,
+    /// Milliseconds per M-step alone: the spiking rule's (kernel path), the simulation's time.
+    pub spiking_m_step_ms: f64,
+    /// Neurons advanced by one time step per second of the spiking M-step: `B × N ×` (the
+    /// presynaptic neurons of every layer, bias's included, plus the postsynaptic neurons of
+    /// every map) per `spiking_m_step_ms` ([`crate::learning::spiking::SpikeCounts`]).
+    pub spiking_neuron_steps_per_second: f64,
+    /// Synaptic events delivered per second of the spiking M-step: each presynaptic spike
+    /// reaching each postsynaptic neuron of the maps that read its layer.
+    pub spiking_synaptic_events_per_second: f64,
+    /// Presynaptic spikes of one spiking M-step (all layers, the minibatch of 100).
+    pub spiking_spikes_per_minibatch: f64,
 }
 
 /// The report as the table `bpdl bench` prints.
@@ -149,6 +170,22 @@ impl std::fmt::Display for BenchReport {
             f,
             "a full 20-epoch training at this speed: {:.1} minutes",
             self.full_training_minutes
+        )?;
+        writeln!(
+            f,
+            "spiking M-step: training minibatch {:.1} ms ({:.2} × the rate one; per-step path {:.2} ×)",
+            self.spiking_train_step_ms,
+            self.spiking_step_to_rate_step_ratio,
+            self.spiking_per_step_to_rate_step_ratio
+        )?;
+        writeln!(
+            f,
+            "    M-step alone {:.1} ms (rate {:.1} ms): {:.3e} neuron-steps/s, {:.3e} synaptic events/s ({:.0} spikes)",
+            self.spiking_m_step_ms,
+            self.rate_m_step_ms,
+            self.spiking_neuron_steps_per_second,
+            self.spiking_synaptic_events_per_second,
+            self.spiking_spikes_per_minibatch
         )?;
         Ok(())
     }
@@ -221,10 +258,16 @@ pub fn time_per_call(min_seconds: f64, mut f: impl FnMut()) -> f64 {
 }
 
 /// Measures the GEMM shapes of a training minibatch, a training minibatch, INFERENCE, GENERATE
-/// and the Parzen protocol on `dev`; each measurement runs for about `min_seconds`.
+/// and the Parzen protocol on `dev`, and a training minibatch with the spiking M-step; each
+/// measurement runs for about `min_seconds`.
 pub fn run(dev: &Device, min_seconds: f64) -> Result<BenchReport> {
     let w = Workload::paper(100);
     let mut state = w.state();
+    let mut spiking_w = w.clone();
+    spiking_w.config.learning.rule = LearningRule::Spiking;
+    let mut per_step_w = spiking_w.clone();
+    per_step_w.config.learning.spiking.accumulation = Accumulation::PerStep;
+    let (mut spiking, mut per_step) = (spiking_w.state(), per_step_w.state());
     dev.install(|| -> Result<BenchReport> {
         // what a training minibatch calls
         let ((), calls) = shapes::recorded(dev, || state.train_step(dev));
@@ -248,6 +291,8 @@ pub fn run(dev: &Device, min_seconds: f64) -> Result<BenchReport> {
         let mut shape_times = vec![Vec::new(); distinct.len()];
         let (mut gemm_step, mut train_times, mut inference_times) =
             (Vec::new(), Vec::new(), Vec::new());
+        let (mut spiking_times, mut per_step_times) = (Vec::new(), Vec::new());
+        let (mut rate_m_times, mut spiking_m_times) = (Vec::new(), Vec::new());
         let mut main = MainShape::new(dev);
         let (mut main_gemm, mut main_packed) = (Vec::new(), Vec::new());
         for _ in 0..ROUNDS {
@@ -262,7 +307,22 @@ pub fn run(dev: &Device, min_seconds: f64) -> Result<BenchReport> {
             main_packed.push(time_per_call(per_round / 4.0, || main.packed(dev)));
             train_times.push(time_per_call(per_round, || state.train_step(dev)));
             inference_times.push(time_per_call(per_round, || state.e_step(dev)));
+            spiking_times.push(time_per_call(per_round, || spiking.train_step(dev)));
+            per_step_times.push(time_per_call(per_round, || per_step.train_step(dev)));
+            rate_m_times.push(time_per_call(per_round / 2.0, || state.m_step(dev)));
+            spiking_m_times.push(time_per_call(per_round / 2.0, || spiking.m_step(dev)));
         }
+        // per round: the spiking minibatch over the same round's rate minibatch
+        let over_rate = |times: &[f64]| {
+            let r: Vec<f64> = times.iter().zip(&train_times).map(|(s, r)| s / r).collect();
+            median(&r)
+        };
+        let spiking_step_to_rate_step_ratio = over_rate(&spiking_times);
+        let spiking_per_step_to_rate_step_ratio = over_rate(&per_step_times);
+        let spiking_m = median(&spiking_m_times);
+        let counts = spiking
+            .spike_counts()
+            .expect("the spiking workload ran spiking M-steps");
         let gemm_shapes = distinct
             .iter()
             .zip(&shape_times)
@@ -360,6 +420,14 @@ pub fn run(dev: &Device, min_seconds: f64) -> Result<BenchReport> {
             parzen_seconds,
             parzen_gflops: parzen_flops / parzen_seconds / 1e9,
             full_training_minutes: train * 500.0 * 20.0 / 60.0,
+            spiking_train_step_ms: median(&spiking_times) * 1e3,
+            spiking_step_to_rate_step_ratio,
+            spiking_per_step_to_rate_step_ratio,
+            rate_m_step_ms: median(&rate_m_times) * 1e3,
+            spiking_m_step_ms: spiking_m * 1e3,
+            spiking_neuron_steps_per_second: counts.neuron_steps / spiking_m,
+            spiking_synaptic_events_per_second: counts.synaptic_events / spiking_m,
+            spiking_spikes_per_minibatch: counts.presynaptic.iter().sum(),
         })
     })
 }

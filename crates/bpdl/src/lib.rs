@@ -22,6 +22,7 @@
 //! | log p(x, h) without constants (Fig. 4, gap G12) | [`model::objective`] | [`model::objective::log_joint`] |
 //! | E-step: INFERENCE with targetprop (§4–6, Eq. 8, 12; Algorithm 2) | [`inference`] | [`inference::Inference::e_step`], [`inference::Inference::iterate`], [`inference::Evidence`] |
 //! | M-step: local denoising rules, no backprop (§4, Algorithm 2 TRAIN) | [`learning`] | [`learning::m_step`], [`learning::local_delta()`] |
+//! | the spiking M-step: every map learns by Eq. 1 alone, Poisson presynaptic spikes times a nudged voltage's slope, the rate step in expectation (§2 in the network of §4; `learning.rule = "spiking"`) | [`learning::spiking`] | [`learning::spiking::m_step`], [`learning::spiking::Presentation`], [`backend::spikes`] |
 //! | variational EM loop, top prior (§3, §8) | [`train`] | [`train::train`], [`train::Learner`] ([`train::Learner::e_step`], [`train::Learner::m_step`]), [`train::fit_top_prior`] |
 //! | the price of biological plausibility: the supervised network trained by ordinary back-propagation (hand-written gradients; never used by the learner) | [`baselines`] | [`baselines::backprop::train`], [`baselines::backprop::BackpropNet`], [`baselines::backprop::BackpropSettings`] |
 //! | lateral connections within the top layer as its prior (§9, an extension) | [`model::lateral`] | [`model::lateral::LateralPrior`] ([`model::lateral::LateralPrior::fit`], [`model::lateral::LateralPrior::sample`], [`model::lateral::LateralPrior::pseudo_log_likelihood`]) |

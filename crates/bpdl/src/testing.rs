@@ -26,7 +26,8 @@ pub struct Workload {
 }
 
 impl Workload {
-    /// The paper's architecture with a random minibatch of `batch` inputs.
+    /// The paper's architecture with a random minibatch of `batch` inputs (set
+    /// `config.learning.rule` before [`Workload::state`] for the spiking M-step).
     pub fn paper(batch: usize) -> Self {
         let config = Config::default();
         let seed = Seed(config.seed);
@@ -96,6 +97,18 @@ impl WorkloadState<'_> {
             self.e_step(dev);
             let _ = self.learner.m_step(dev, &self.rates);
         });
+    }
+
+    /// One M-step on the minibatch and the h of the last E-step (by `learning.rule`).
+    pub fn m_step(&mut self, dev: &Device) {
+        dev.install(|| {
+            let _ = self.learner.m_step(dev, &self.rates);
+        });
+    }
+
+    /// The spikes of the last spiking M-step (`None` with the rate rule).
+    pub fn spike_counts(&self) -> Option<crate::learning::spiking::SpikeCounts> {
+        self.learner.spike_counts()
     }
 
     /// The workload this state runs.

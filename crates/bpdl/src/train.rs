@@ -20,7 +20,7 @@ use ndarray::{ArrayView2, s};
 use serde::{Deserialize, Serialize};
 
 use crate::backend::{Device, Matrix};
-use crate::config::{Config, PriorCovariance, ValidConfig};
+use crate::config::{Config, LearningRule, PriorCovariance, ValidConfig};
 use crate::data::batches::{batches, epoch_order, gather_rows};
 pub use crate::diagnostics::EpochMetrics;
 use crate::diagnostics::EpochRunning;
@@ -41,6 +41,11 @@ pub struct TrainRngs {
     pub corruption: Rng,
     /// E-step noise (when `inference.noise_std > 0`).
     pub inference: Rng,
+    /// The presynaptic spikes of the spiking M-step (`learning.rule = "spiking"`): the stream
+    /// `"spikes"` of the seed, started by the first spiking run ([`Learner::new`]); absent from
+    /// rate runs and from checkpoints written before it existed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub spikes: Option<Rng>,
 }
 
 /// Everything that evolves during training.
@@ -69,6 +74,7 @@ impl TrainState {
                 data: seed.stream("data"),
                 corruption: seed.stream("corruption"),
                 inference: seed.stream("inference"),
+                spikes: None,
             },
         }
     }
@@ -235,8 +241,11 @@ impl<'a> SupervisedPlan<'a> {
 impl Learner {
     /// A learner of `state` under `config` for minibatches of `batch` examples. Fails when the
     /// config does not describe the model or optimizer being trained (a resumed run keeps both).
-    pub fn new(config: ValidConfig, state: TrainState, batch: usize) -> Result<Self> {
+    pub fn new(config: ValidConfig, mut state: TrainState, batch: usize) -> Result<Self> {
         check_compatible(&config, &state)?;
+        if config.learning.rule == LearningRule::Spiking && state.rngs.spikes.is_none() {
+            state.rngs.spikes = Some(Seed(config.seed).stream("spikes"));
+        }
         let model = &state.model;
         Ok(Self {
             x: Matrix::zeros((batch, model.input_size())),
@@ -388,6 +397,11 @@ impl Learner {
         )
     }
 
+    /// The spikes of the last spiking M-step (`None` before one, and with the rate rule).
+    pub fn spike_counts(&self) -> Option<learning::spiking::SpikeCounts> {
+        self.learning.spike_counts()
+    }
+
     /// The current minibatch `[batch, n_x]`.
     pub fn x(&self) -> ArrayView2<'_, f32> {
         self.x.view()
@@ -416,7 +430,8 @@ impl Learner {
     }
 
     /// The M-step on the current minibatch and its inferred h: every map learns toward its local
-    /// target at this epoch's `rates`, corruption drawn from the corruption stream.
+    /// target at this epoch's `rates`, corruption drawn from the corruption stream, by the rate
+    /// rule or (`learning.rule = "spiking"`) by Eq. 1 with spikes from the spike stream.
     pub fn m_step(&mut self, dev: &Device, rates: &Rates) -> Result<&MStepLosses> {
         self.m_step_rows(dev, rates, false)
     }
@@ -432,14 +447,26 @@ impl Learner {
             top_rows: semi.then(|| self.clamped.view()),
         };
         let state = &mut self.state;
-        learning::m_step(
-            dev,
-            &mut state.model,
-            step,
-            &mut self.learning,
-            &mut state.optimizer,
-            &mut state.rngs.corruption,
-        )
+        let rngs = &mut state.rngs;
+        match (self.config.learning.rule, rngs.spikes.as_mut()) {
+            (LearningRule::Spiking, Some(spikes)) => learning::spiking::m_step(
+                dev,
+                &mut state.model,
+                step,
+                &mut self.learning,
+                &mut state.optimizer,
+                &mut rngs.corruption,
+                spikes,
+            ),
+            _ => learning::m_step(
+                dev,
+                &mut state.model,
+                step,
+                &mut self.learning,
+                &mut state.optimizer,
+                &mut rngs.corruption,
+            ),
+        }
     }
 }
 

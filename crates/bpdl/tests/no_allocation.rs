@@ -26,6 +26,7 @@ use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 
 use bpdl::Device;
 use bpdl::backend::shapes::{gemm_calls_in_flight, gemm_in_flight};
+use bpdl::config::{Accumulation, LearningConfig, LearningRule};
 use bpdl::train::{self, TrainState};
 
 struct Counting;
@@ -69,8 +70,10 @@ static GLOBAL: Counting = Counting;
 /// The counters are process-wide: the tests of this file take turns.
 static TURN: std::sync::Mutex<()> = std::sync::Mutex::new(());
 
-fn allocations_for(minibatches: usize, dev: &Device) -> usize {
+fn allocations_for(minibatches: usize, dev: &Device, learning: &LearningConfig) -> usize {
     let mut config = common::small_config(64, 16);
+    config.learning.rule = learning.rule;
+    config.learning.spiking = learning.spiking;
     config.train.batch_size = 10;
     config.train.epochs = 1;
     config.inference.noise_std = 0.01;
@@ -83,39 +86,59 @@ fn allocations_for(minibatches: usize, dev: &Device) -> usize {
     ALLOCATIONS.load(Ordering::SeqCst)
 }
 
+/// The learning rules to check: the rate rule, and the spiking rule on both of its paths (whose
+/// buffers are made by the first minibatch's M-step).
+fn rules() -> Vec<LearningConfig> {
+    let rate = LearningConfig::default();
+    let mut kernel = rate;
+    kernel.rule = LearningRule::Spiking;
+    let mut per_step = kernel;
+    per_step.spiking.accumulation = Accumulation::PerStep;
+    vec![rate, kernel, per_step]
+}
+
 #[test]
 fn training_on_more_minibatches_allocates_no_more() {
     let _turn = TURN.lock().unwrap_or_else(|e| e.into_inner());
-    for threads in [1, 2] {
-        GLOBAL_EXEMPTION.store(threads > 1, Ordering::SeqCst);
-        let dev = Device::cpu(threads).unwrap();
-        allocations_for(4, &dev); // warm up the pool's threads
-        let few = allocations_for(8, &dev);
-        let many = allocations_for(32, &dev);
-        assert!(
-            many <= few,
-            "{threads} threads: {few} allocations for 8 minibatches, {many} for 32 \
-             (more minibatches must never allocate more)"
-        );
+    for learning in rules() {
+        for threads in [1, 2] {
+            GLOBAL_EXEMPTION.store(threads > 1, Ordering::SeqCst);
+            let dev = Device::cpu(threads).unwrap();
+            allocations_for(4, &dev, &learning); // warm up the pool's threads
+            let few = allocations_for(8, &dev, &learning);
+            let many = allocations_for(32, &dev, &learning);
+            assert!(
+                many <= few,
+                "{:?} {:?}, {threads} threads: {few} allocations for 8 minibatches, {many} for 32 \
+                 (more minibatches must never allocate more)",
+                learning.rule,
+                learning.spiking.accumulation
+            );
+        }
     }
 }
 
 /// The paper-sized E-step + M-step on one minibatch, once warm, allocates nothing at all
-/// outside GEMM calls.
+/// outside GEMM calls, with either learning rule.
 #[test]
 fn a_warm_training_step_allocates_nothing() {
     let _turn = TURN.lock().unwrap_or_else(|e| e.into_inner());
-    for threads in [1, 2] {
-        GLOBAL_EXEMPTION.store(threads > 1, Ordering::SeqCst);
-        let dev = Device::cpu(threads).unwrap();
-        let w = bpdl::testing::Workload::paper(100);
-        let mut s = w.state();
-        s.train_step(&dev);
-        ALLOCATIONS.store(0, Ordering::SeqCst);
-        COUNTING.store(true, Ordering::SeqCst);
-        s.train_step(&dev);
-        s.train_step(&dev);
-        COUNTING.store(false, Ordering::SeqCst);
-        assert_eq!(ALLOCATIONS.load(Ordering::SeqCst), 0, "{threads} threads");
+    for learning in rules() {
+        for threads in [1, 2] {
+            GLOBAL_EXEMPTION.store(threads > 1, Ordering::SeqCst);
+            let dev = Device::cpu(threads).unwrap();
+            let mut w = bpdl::testing::Workload::paper(100);
+            w.config.learning.rule = learning.rule;
+            w.config.learning.spiking = learning.spiking;
+            let mut s = w.state();
+            s.train_step(&dev);
+            ALLOCATIONS.store(0, Ordering::SeqCst);
+            COUNTING.store(true, Ordering::SeqCst);
+            s.train_step(&dev);
+            s.train_step(&dev);
+            COUNTING.store(false, Ordering::SeqCst);
+            let n = ALLOCATIONS.load(Ordering::SeqCst);
+            assert_eq!(n, 0, "{:?}, {threads} threads", learning.rule);
+        }
     }
 }

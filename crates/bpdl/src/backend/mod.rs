@@ -12,7 +12,8 @@
 //!   ([`packed`]), and bias and non-linearity applied in the kernel's output pass: the hot path
 //!   of INFERENCE;
 //! * the fused elementwise kernels of inference and learning ([`elementwise`]);
-//! * seeded noise fills ([`noise`]);
+//! * seeded noise fills ([`noise`]) and the presynaptic spike trains of the spiking M-step with
+//!   their kernel sums and voltage steps ([`spikes`]);
 //! * the optimizer steps ([`optimizer_steps`]), the top prior's Gaussian operations
 //!   ([`gaussian`]), the lateral top prior's rule and Gibbs sweeps ([`lateral`]), the Parzen
 //!   densities ([`parzen`]), the reductions read back by training ([`reductions`]) and
@@ -43,6 +44,7 @@ pub mod packed;
 pub mod parzen;
 pub mod reductions;
 pub mod shapes;
+pub mod spikes;
 
 pub use packed::{PackedLayer, PackedRows, PackedWeights};
 

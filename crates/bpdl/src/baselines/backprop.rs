@@ -512,6 +512,7 @@ impl Pass {
             error: self.errors[l].view(),
             scale: self.scale,
             loss,
+            bias: None,
         }
     }
 }

@@ -15,6 +15,7 @@
 
 use serde::{Deserialize, Serialize};
 
+use super::spiking::{LearningRule, SpikingLearningConfig};
 use super::supervised::{CLASSES, SupervisedConfig};
 use super::{Validate, check, positive_finite};
 use crate::activation::Activation;
@@ -387,6 +388,17 @@ pub struct LearningConfig {
     pub adam_beta2: f64,
     /// ε of RMSprop and Adam's denominators.
     pub optimizer_eps: f64,
+    /// The local rule that turns each map's error into a weight change: `"rate"`, its
+    /// closed-form gradient (Algorithm 2, the default), or `"spiking"`, Eq. 1 in a network of
+    /// spiking neurons, the same step in expectation ([`crate::learning::spiking`]).
+    pub rule: LearningRule,
+    /// The simulation of the spiking rule (read only with `rule = "spiking"`).
+    pub spiking: SpikingLearningConfig,
+    /// The rate rule with every map's corrupted input clipped to `[0, s]` first, as the spiking
+    /// rule's must be (s of `[learning.spiking]`: 1 for x and sigmoid layers, `unbounded_scale`
+    /// otherwise): the control that differs from a spiking run by the spike noise alone
+    /// [default: false, Algorithm 2's unclipped inputs; the spiking rule always clips].
+    pub clip_inputs: bool,
 }
 
 impl LearningConfig {
@@ -407,6 +419,9 @@ impl Default for LearningConfig {
             adam_beta1: 0.9,
             adam_beta2: 0.999,
             optimizer_eps: 1e-8,
+            rule: LearningRule::Rate,
+            spiking: SpikingLearningConfig::default(),
+            clip_inputs: false,
         }
     }
 }
@@ -693,7 +708,8 @@ impl Validate for LearningConfig {
             positive_finite(self.optimizer_eps),
             "learning.optimizer_eps",
             "must be a positive number",
-        )
+        )?;
+        self.spiking.validate()
     }
 }
 

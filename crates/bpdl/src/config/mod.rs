@@ -9,6 +9,7 @@
 //! Finally [`Validate::validate`] checks the ranges and names the key of any value out of range.
 
 mod learner;
+pub mod spiking;
 pub mod supervised;
 
 pub use learner::{
@@ -16,6 +17,7 @@ pub use learner::{
     LateralKind, LateralPriorConfig, LayerConfig, LearningConfig, ModelConfig, Optimizer, Preset,
     PriorCovariance, TopDown, TrainConfig, ValidConfig, Weighting,
 };
+pub use spiking::{Accumulation, LearningRule, SpikingLearningConfig};
 pub use supervised::SupervisedConfig;
 
 use std::path::Path;

@@ -16,13 +16,14 @@
 //! The loss is summed over units and averaged over the minibatch (gap G2); the factor 2 is kept
 //! (no ½), so learning rates compare directly with a PyTorch `((y - t)**2).sum(1).mean()`.
 
-use ndarray::{ArrayView2, ArrayViewMut1};
+use ndarray::{ArrayView1, ArrayView2, ArrayViewMut1};
 
 use crate::activation::Activation;
 use crate::backend::{Device, Matrix};
 
 /// The learning signal of one map for one minibatch: the gradient is
-/// `scale · inputᵀ · error` for the weights and `scale · Σ_rows error` for the bias.
+/// `scale · inputᵀ · error` for the weights and `scale · Σ_rows error` for the bias (or, with
+/// [`LocalDelta::bias`], `bias.scale · Σ_rows bias.activity_row · error_row`).
 #[derive(Debug, Clone, Copy)]
 pub struct LocalDelta<'a> {
     /// Presynaptic activity `u`, `[batch, n_in]`.
@@ -33,6 +34,20 @@ pub struct LocalDelta<'a> {
     pub scale: f32,
     /// The loss `(1/B) Σ (y − t)²` of this minibatch.
     pub loss: f64,
+    /// The bias's own presynaptic activity when it varies by example (the spiking rule's
+    /// always-firing neuron, [`crate::learning::spiking`]); `None`: a constant input of 1 with
+    /// the weights' `scale` (the rate rule).
+    pub bias: Option<BiasInput<'a>>,
+}
+
+/// The presynaptic activity of a bias that varies by example: its gradient is
+/// `scale · Σ_b activity_b · error_b`.
+#[derive(Debug, Clone, Copy)]
+pub struct BiasInput<'a> {
+    /// One value per example, `[batch]`.
+    pub activity: ArrayView1<'a, f32>,
+    /// The bias's own factor.
+    pub scale: f32,
 }
 
 /// Computes the learning signal of a map from its input, its target and its prediction
@@ -57,5 +72,6 @@ pub fn local_delta<'a>(
         error: error.view(),
         scale: 2.0 / batch as f32,
         loss: sse / batch as f64,
+        bias: None,
     }
 }

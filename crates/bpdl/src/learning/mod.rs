@@ -12,18 +12,23 @@
 //! its own map's parameters and is descended with that map's closed-form gradient
 //! ([`local_delta()`]); nothing is propagated across layers and nothing is differentiated
 //! automatically.
+//!
+//! This is the rate rule (`learning.rule = "rate"`, the default). With `learning.rule =
+//! "spiking"` the same maps learn by Eq. 1 in a network of spiking neurons instead, the same
+//! step in expectation ([`spiking`]).
 
 pub mod local_delta;
 pub mod optimizer;
+pub mod spiking;
 
-pub use local_delta::{LocalDelta, local_delta};
+pub use local_delta::{BiasInput, LocalDelta, local_delta};
 pub use optimizer::{Gradient, MapOptimizer};
 
 use ndarray::{Array1, ArrayView1, ArrayView2};
 use serde::{Deserialize, Serialize};
 
 use crate::backend::{Device, Matrix};
-use crate::config::{LearningConfig, ModelConfig, Optimizer};
+use crate::config::{LearningConfig, LearningRule, ModelConfig, Optimizer};
 use crate::error::{Error, Result};
 use crate::inference::Posterior;
 use crate::model::corruption::corrupt;
@@ -113,6 +118,8 @@ pub struct LearningWorkspace {
     encoders: Vec<MapBuffers>,
     /// The losses of the last M-step.
     losses: MStepLosses,
+    /// The spiking rule's buffers, made by its first M-step ([`spiking::m_step`]).
+    spiking: Option<spiking::SpikingWorkspace>,
 }
 
 impl LearningWorkspace {
@@ -138,7 +145,13 @@ impl LearningWorkspace {
                 decoder: vec![0.0; model.depth()],
                 encoder: vec![0.0; model.depth()],
             },
+            spiking: None,
         }
+    }
+
+    /// The spikes of the last spiking M-step ([`spiking::m_step`]); `None` before the first.
+    pub fn spike_counts(&self) -> Option<spiking::SpikeCounts> {
+        self.spiking.as_ref().map(spiking::SpikingWorkspace::counts)
     }
 }
 
@@ -211,36 +224,23 @@ pub fn m_step<'w>(
     let MStep {
         x,
         post,
-        model: model_cfg,
+        model: _,
         learning: cfg,
         rates,
         top_rows,
     } = step;
-    let depth = model.depth();
-    if model_cfg.layers.len() != depth
-        || rates.encoder.len() != depth
-        || rates.decoder.len() != depth
-    {
-        return Err(Error::Shape {
-            op: "M-step",
-            expected: format!("settings for the {depth} latent layers of the model"),
-            got: format!(
-                "{} layers and {} rates",
-                model_cfg.layers.len(),
-                rates.encoder.len()
-            ),
-        });
+    if cfg.rule != LearningRule::Rate {
+        return Err(Error::config(
+            "learning.rule",
+            "learning::m_step is the rate rule; the spiking rule is learning::spiking::m_step \
+             (it draws its spikes from a stream of its own)",
+        ));
     }
+    let depth = check_settings(model, &step)?;
     let value = |l: usize| if l == 0 { x } else { post.h[l - 1].view() };
-    // Corrupt x and every h_l with the same stream, in a fixed order.
-    for l in 0..=depth {
-        corrupt(
-            dev,
-            rng,
-            model_cfg.corruption(l),
-            value(l),
-            &mut ws.corrupted[l],
-        );
+    corrupt_layers(dev, &step, ws, rng);
+    if cfg.clip_inputs {
+        spiking::clip_layers(dev, model, cfg, ws);
     }
     for l in 1..=depth {
         let pair = &mut model.pairs[l - 1];
@@ -277,12 +277,55 @@ pub fn m_step<'w>(
                 )
             },
         );
-        ws.losses.decoder[l - 1] =
-            decoder_loss.map_err(|()| non_finite(format!("g{l} (decoder of h{l})")))?;
-        ws.losses.encoder[l - 1] =
-            encoder_loss.map_err(|()| non_finite(format!("f{l} (encoder of h{l})")))?;
+        record_losses(&mut ws.losses, l, decoder_loss, encoder_loss)?;
     }
     Ok(&ws.losses)
+}
+
+/// The model's depth, after checking that the settings describe this model (one
+/// [`crate::config::LayerConfig`] and one rate per latent layer).
+fn check_settings(model: &GenerativeModel, step: &MStep<'_>) -> Result<usize> {
+    let depth = model.depth();
+    let (layers, rates) = (&step.model.layers, step.rates);
+    if layers.len() != depth || rates.encoder.len() != depth || rates.decoder.len() != depth {
+        return Err(Error::Shape {
+            op: "M-step",
+            expected: format!("settings for the {depth} latent layers of the model"),
+            got: format!("{} layers and {} rates", layers.len(), rates.encoder.len()),
+        });
+    }
+    Ok(depth)
+}
+
+/// Corrupts x and every h_l into the workspace with the same stream, in a fixed order.
+fn corrupt_layers(dev: &Device, step: &MStep<'_>, ws: &mut LearningWorkspace, rng: &mut Rng) {
+    for l in 0..ws.corrupted.len() {
+        let value = if l == 0 {
+            step.x
+        } else {
+            step.post.h[l - 1].view()
+        };
+        corrupt(
+            dev,
+            rng,
+            step.model.corruption(l),
+            value,
+            &mut ws.corrupted[l],
+        );
+    }
+}
+
+/// Keeps the losses of layer `l`'s two maps, or fails naming the one that is not finite (the
+/// decoder first).
+fn record_losses(
+    losses: &mut MStepLosses,
+    l: usize,
+    decoder: std::result::Result<f64, ()>,
+    encoder: std::result::Result<f64, ()>,
+) -> Result<()> {
+    losses.decoder[l - 1] = decoder.map_err(|()| non_finite(format!("g{l} (decoder of h{l})")))?;
+    losses.encoder[l - 1] = encoder.map_err(|()| non_finite(format!("f{l} (encoder of h{l})")))?;
+    Ok(())
 }
 
 /// One map's local rule: prediction from its (corrupted) input, error against its target,
@@ -301,6 +344,31 @@ fn learn_map(
     ),
     lr: f32,
 ) -> std::result::Result<f64, ()> {
+    let (loss, scale) = map_error(dev, map, buf, (input, target, rows))?;
+    let delta = LocalDelta {
+        input,
+        error: buf.error.view(),
+        scale,
+        loss,
+        bias: None,
+    };
+    opt.apply(dev, cfg, map, &delta, lr, &mut buf.grad);
+    Ok(loss)
+}
+
+/// A map's prediction from its input and its error signal against its target
+/// ([`local_delta()`]), written into `buf`; returns the loss and the gradient's `2/B`, or
+/// `Err(())` when the loss is not finite.
+fn map_error(
+    dev: &Device,
+    map: &Map,
+    buf: &mut MapBuffers,
+    (input, target, rows): (
+        ArrayView2<'_, f32>,
+        ArrayView2<'_, f32>,
+        Option<ArrayView1<'_, f32>>,
+    ),
+) -> std::result::Result<(f64, f32), ()> {
     map.forward(dev, input, buf.prediction.view_mut());
     let target = match rows {
         Some(rows) => {
@@ -323,8 +391,7 @@ fn learn_map(
     if !delta.loss.is_finite() {
         return Err(());
     }
-    opt.apply(dev, cfg, map, &delta, lr, &mut buf.grad);
-    Ok(delta.loss)
+    Ok((delta.loss, delta.scale))
 }
 
 fn non_finite(map: String) -> Error {

@@ -11,7 +11,7 @@
 //! with `g = scale·uᵀe` ([`LocalDelta`]). For SGD the gradient is never materialised: the update
 //! is one GEMM accumulating `−ε·scale·uᵀe` straight into W.
 
-use ndarray::Array1;
+use ndarray::{Array1, ArrayView1, ArrayViewMut1, s};
 
 use super::local_delta::LocalDelta;
 use crate::backend::optimizer_steps::AdaptiveStep;
@@ -111,7 +111,12 @@ impl MapOptimizer {
             "optimizer state does not fit the map"
         );
         self.step += 1;
-        dev.column_sums(grad.b.view_mut(), delta.error, delta.scale);
+        match delta.bias {
+            None => dev.column_sums(grad.b.view_mut(), delta.error, delta.scale),
+            Some(b) => {
+                dev.weighted_column_sums(grad.b.view_mut(), delta.error, b.activity, b.scale)
+            }
+        }
         match cfg.optimizer {
             Optimizer::Sgd => {
                 dev.matmul(
@@ -131,27 +136,79 @@ impl MapOptimizer {
                     0.0,
                     grad.w.view_mut(),
                 );
-                let k = step_constants(cfg, lr, self.step);
-                let w = slice(&mut map.weight);
                 let g = grad.w.as_slice().expect("standard layout");
-                let b = map.bias.as_slice_mut().expect("contiguous");
                 let gb = grad.b.as_slice().expect("contiguous");
-                let (m_b, v_b) = (&mut self.m_b, &mut self.v_b);
-                if cfg.optimizer == Optimizer::Rmsprop {
-                    dev.rmsprop_step(w, g, slice(&mut self.v_w), &k);
-                    dev.rmsprop_step(b, gb, v_b.as_slice_mut().expect("contiguous"), &k);
-                } else {
-                    dev.adam_step(w, g, slice(&mut self.m_w), slice(&mut self.v_w), &k);
-                    let (m_b, v_b) = (m_b.as_slice_mut(), v_b.as_slice_mut());
-                    dev.adam_step(
-                        b,
-                        gb,
-                        m_b.expect("contiguous"),
-                        v_b.expect("contiguous"),
-                        &k,
-                    );
-                }
+                self.adaptive_step(dev, cfg, map, (g, gb), lr);
             }
+        }
+    }
+
+    /// Applies one update of `map` from a gradient already summed into `acc: [n_in + 1, n_out]`
+    /// (rows `0..n_in`: the weights, row `n_in`: the bias), scaled first in place to
+    /// `(scales.0 · acc_W, scales.1 · acc_b)`: the spiking rule's per-step accumulation of Eq. 1
+    /// ([`crate::learning::spiking`]).
+    ///
+    /// # Panics
+    /// As [`MapOptimizer::apply`], and if `acc` is not `[n_in + 1, n_out]`.
+    pub fn apply_accumulated(
+        &mut self,
+        dev: &Device,
+        cfg: &LearningConfig,
+        map: &mut Map,
+        acc: &mut Matrix,
+        scales: (f32, f32),
+        lr: f32,
+    ) {
+        let n_in = map.n_in();
+        assert!(
+            self.fits(cfg.optimizer, map) && acc.dim() == (n_in + 1, map.n_out()),
+            "optimizer state or gradient does not fit the map"
+        );
+        self.step += 1;
+        dev.scale_matrix(acc.slice_mut(s![..n_in, ..]), scales.0);
+        dev.scale_matrix(acc.slice_mut(s![n_in.., ..]), scales.1);
+        let g = acc.as_slice().expect("standard layout");
+        let (g, gb) = g.split_at(n_in * map.n_out());
+        match cfg.optimizer {
+            Optimizer::Sgd => {
+                dev.sgd_step(
+                    ArrayViewMut1::from(slice(&mut map.weight)),
+                    ArrayView1::from(g),
+                    lr,
+                );
+                dev.sgd_step(map.bias.view_mut(), ArrayView1::from(gb), lr);
+            }
+            Optimizer::Rmsprop | Optimizer::Adam => self.adaptive_step(dev, cfg, map, (g, gb), lr),
+        }
+    }
+
+    /// RMSprop or Adam on the weights and the bias from their gradients `(g, gb)`, at step
+    /// `self.step`.
+    fn adaptive_step(
+        &mut self,
+        dev: &Device,
+        cfg: &LearningConfig,
+        map: &mut Map,
+        (g, gb): (&[f32], &[f32]),
+        lr: f32,
+    ) {
+        let k = step_constants(cfg, lr, self.step);
+        let w = slice(&mut map.weight);
+        let b = map.bias.as_slice_mut().expect("contiguous");
+        let (m_b, v_b) = (&mut self.m_b, &mut self.v_b);
+        if cfg.optimizer == Optimizer::Rmsprop {
+            dev.rmsprop_step(w, g, slice(&mut self.v_w), &k);
+            dev.rmsprop_step(b, gb, v_b.as_slice_mut().expect("contiguous"), &k);
+        } else {
+            dev.adam_step(w, g, slice(&mut self.m_w), slice(&mut self.v_w), &k);
+            let (m_b, v_b) = (m_b.as_slice_mut(), v_b.as_slice_mut());
+            dev.adam_step(
+                b,
+                gb,
+                m_b.expect("contiguous"),
+                v_b.expect("contiguous"),
+                &k,
+            );
         }
     }
 }
