@@ -91,6 +91,8 @@ fn partial_evidence_inference_matches_a_masked_f64_algorithm_2() {
             first_layer_delta: None,
             top_prior_alpha: 0.0,
             top_down: Default::default(),
+            dynamics: Default::default(),
+            spiking: Default::default(),
         };
         let mut inf = Inference::new(&model, 9);
         let evidence = Evidence::Partial {
@@ -144,6 +146,8 @@ fn two_layer_inference_matches_a_plain_f64_algorithm_2() {
             first_layer_delta: None,
             top_prior_alpha: 0.0,
             top_down: Default::default(),
+            dynamics: Default::default(),
+            spiking: Default::default(),
         };
         let mut inf = Inference::new(&model, 9);
         let mut rng = Seed(0).stream("unused");
@@ -193,6 +197,8 @@ fn inference_noise_perturbs_by_the_expected_amount() {
             first_layer_delta: None,
             top_prior_alpha: 0.0,
             top_down: Default::default(),
+            dynamics: Default::default(),
+            spiking: Default::default(),
         };
         let mut inf = Inference::new(&model, 50);
         let mut rng = Seed(1).stream("n");

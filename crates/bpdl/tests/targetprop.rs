@@ -64,6 +64,8 @@ fn one_step(dev: &Device, model: &GenerativeModel, x: &Matrix, h: &Matrix, delta
         first_layer_delta: None,
         top_prior_alpha: 0.0,
         top_down: Default::default(),
+        dynamics: Default::default(),
+        spiking: Default::default(),
     };
     let mut rng = Seed(1).stream("unused");
     inf.iterate(

@@ -45,6 +45,7 @@ pub mod parzen;
 pub mod reductions;
 pub mod shapes;
 pub mod spikes;
+pub mod spiking_inference;
 
 pub use packed::{PackedLayer, PackedRows, PackedWeights};
 

@@ -25,7 +25,7 @@ use crate::rng::{Rng, fill_key, row_rng};
 
 /// One Bernoulli draw: `U < p` with U the next 24 random bits scaled to [0, 1).
 #[inline]
-fn fires(r: &mut Rng, p: f32) -> bool {
+pub(super) fn fires(r: &mut Rng, p: f32) -> bool {
     ((r.next_u32() >> 8) as f32) * (1.0 / 16_777_216.0) < p
 }
 

@@ -16,6 +16,7 @@
 use serde::{Deserialize, Serialize};
 
 use super::spiking::{LearningRule, SpikingLearningConfig};
+use super::spiking_inference::{Dynamics, SpikingInferenceConfig};
 use super::supervised::{CLASSES, SupervisedConfig};
 use super::{Validate, check, positive_finite};
 use crate::activation::Activation;
@@ -289,6 +290,13 @@ pub struct InferenceConfig {
     /// difference target of difference target propagation (Lee et al. 2015): the layer above
     /// pulls only by as much as it was moved away from the prediction of this layer.
     pub top_down: TopDown,
+    /// `"rate"` (Algorithm 2's updates) or `"spiking"` (the same terms delivered by Poisson
+    /// spikes and integrated by membranes in continuous time, [`crate::inference::spiking`];
+    /// issue 14 stage b). The spiking dynamics implement the Algorithm 2 form only: `accept =
+    /// "always"`, `weighting = "fixed"`, `top_down = "prior"`, no noise, no lateral prior term.
+    pub dynamics: Dynamics,
+    /// The simulation of the spiking dynamics (`[inference.spiking]`).
+    pub spiking: SpikingInferenceConfig,
 }
 
 /// The top-down term of INFERENCE ([`InferenceConfig::top_down`]).
@@ -342,6 +350,8 @@ impl Default for InferenceConfig {
             first_layer_delta: None,
             top_prior_alpha: 0.0,
             top_down: TopDown::Prior,
+            dynamics: Dynamics::Rate,
+            spiking: SpikingInferenceConfig::default(),
         }
     }
 }
@@ -649,6 +659,18 @@ impl Validate for LateralPriorConfig {
     }
 }
 
+impl InferenceConfig {
+    /// Whether the spiking dynamics implement these settings (Algorithm 2's form: every update
+    /// kept, fixed weighting, the prior top-down term, no noise, no lateral prior term).
+    pub fn spiking_supported(&self) -> bool {
+        self.accept == Acceptance::Always
+            && self.weighting == Weighting::Fixed
+            && self.top_down == TopDown::Prior
+            && self.noise_std == 0.0
+            && self.top_prior_alpha == 0.0
+    }
+}
+
 impl Validate for InferenceConfig {
     fn validate(&self) -> Result<()> {
         check(
@@ -681,7 +703,18 @@ impl Validate for InferenceConfig {
             self.top_prior_alpha.is_finite() && (0.0..=10.0).contains(&self.top_prior_alpha),
             "inference.top_prior_alpha",
             "must be in [0, 10]",
-        )
+        )?;
+        if self.dynamics == Dynamics::Spiking {
+            check(
+                self.spiking_supported(),
+                "inference.dynamics",
+                "= \"spiking\" implements Algorithm 2's form only: set inference.accept = \
+                 \"always\", inference.weighting = \"fixed\", inference.top_down = \"prior\", \
+                 inference.noise_std = 0 and inference.top_prior_alpha = 0 (or use \
+                 inference.dynamics = \"rate\")",
+            )?;
+        }
+        self.spiking.validate()
     }
 }
 

@@ -10,6 +10,7 @@
 
 mod learner;
 pub mod spiking;
+pub mod spiking_inference;
 pub mod supervised;
 
 pub use learner::{
@@ -18,6 +19,7 @@ pub use learner::{
     PriorCovariance, TopDown, TrainConfig, ValidConfig, Weighting,
 };
 pub use spiking::{Accumulation, LearningRule, SpikingLearningConfig};
+pub use spiking_inference::{Dynamics, SpikingInferenceConfig};
 pub use supervised::SupervisedConfig;
 
 use std::path::Path;

@@ -38,11 +38,13 @@
 //! filled from the current reconstruction, and the bottom-up term of h_1 becomes
 //! `f_1([x_visible, g_1(h_1)_missing]) − f_1(g_1(h_1))` (paper §8, Fig. 5).
 
+pub mod spiking;
+
 use ndarray::{Array1, ArrayView1, ArrayView2};
 
 use crate::backend::{Device, Matrix, PackedRows, PackedWeights, noise};
 use crate::config::supervised::LabelTerm;
-use crate::config::{Acceptance, InferenceConfig, TopDown, Weighting};
+use crate::config::{Acceptance, Dynamics, InferenceConfig, TopDown, Weighting};
 use crate::error::{Error, Result};
 use crate::model::GenerativeModel;
 use crate::model::objective::log_joint_from_reconstructions;
@@ -167,6 +169,8 @@ pub struct InferenceWorkspace {
     /// g_{l+1}(f_{l+1}(h_l))`, the target whose pull `α·(target − h_l)` is the top-down term,
     /// `[batch, n_l]`.
     diff_target: Vec<Matrix>,
+    /// The spiking E-step's network state (`inference.dynamics = "spiking"`; empty until used).
+    spiking: spiking::SpikingWorkspace,
 }
 
 impl InferenceWorkspace {
@@ -198,6 +202,7 @@ impl InferenceWorkspace {
             decoder_col_sq: s[..s.len() - 1].iter().map(|&n| Array1::zeros(n)).collect(),
             lateral_pred: Matrix::zeros((batch, s[s.len() - 1])),
             diff_target: s[1..].iter().map(|&n| Matrix::zeros((batch, n))).collect(),
+            spiking: Default::default(),
         }
     }
 
@@ -210,6 +215,12 @@ impl InferenceWorkspace {
     /// they lowered `log p(x, h)` (always 0 with `inference.accept = "always"`).
     pub fn rejections(&self) -> usize {
         self.rejections
+    }
+
+    /// Spikes fired and synaptic events delivered by the last spiking E-step
+    /// (`inference.dynamics = "spiking"`; zero otherwise).
+    pub fn spike_tally(&self) -> spiking::SpikeTally {
+        self.spiking.tally()
     }
 
     /// `g_l(h_l)` for the current h: `reconstruction(0)` is the reconstruction of x.
@@ -503,6 +514,17 @@ fn iterate(
     }
     if let Some(lab) = label {
         check_label(lab, &post.h[model.depth() - 1], x.nrows())?;
+    }
+    if params.dynamics == Dynamics::Spiking {
+        if label.is_some() {
+            return Err(Error::Usage(
+                "inference.dynamics = \"spiking\" does not clamp a label layer yet: use \
+                 inference.dynamics = \"rate\" with [supervised]"
+                    .into(),
+            ));
+        }
+        ws.rejections = 0;
+        return spiking::iterate(dev, model, evidence, params, (ws, post), rng, on_iteration);
     }
     if params.steps == 0 {
         // nothing to iterate (the encoders' codes): no packing, the start's caches stand
