@@ -87,14 +87,17 @@ fn allocations_for(minibatches: usize, dev: &Device, learning: &LearningConfig) 
 }
 
 /// The learning rules to check: the rate rule, and the spiking rule on both of its paths (whose
-/// buffers are made by the first minibatch's M-step).
+/// buffers are made by the first minibatch's M-step), and with the in-network STDP window
+/// recorded (its buffers are made with the learner).
 fn rules() -> Vec<LearningConfig> {
     let rate = LearningConfig::default();
     let mut kernel = rate;
     kernel.rule = LearningRule::Spiking;
     let mut per_step = kernel;
     per_step.spiking.accumulation = Accumulation::PerStep;
-    vec![rate, kernel, per_step]
+    let mut recorded = kernel;
+    recorded.spiking.window_synapses = 50;
+    vec![rate, kernel, per_step, recorded]
 }
 
 #[test]
