@@ -31,7 +31,8 @@ fn every_experiment_config_parses() {
 }
 
 /// Issue 14's stage (a): `spiking-em/config.toml` is the paper's experiment with the spiking
-/// M-step (default `[learning.spiking]`) and nothing else changed, and its control is the same
+/// M-step (default `[learning.spiking]`, with the in-network STDP window recorded) and nothing
+/// else changed, and its control is the same
 /// run with the rate rule on the clipped inputs, so that the two differ by the spike noise alone.
 #[test]
 fn the_spiking_experiment_is_the_papers_with_the_spiking_rule_and_its_control_the_rate_rule() {
@@ -39,9 +40,12 @@ fn the_spiking_experiment_is_the_papers_with_the_spiking_rule_and_its_control_th
     let spiking: bpdl::Config = bpdl::config::resolve(Some(&dir.join("config.toml")), &[]).unwrap();
     let mut expected = bpdl::Config::paper();
     expected.learning.rule = bpdl::config::LearningRule::Spiking;
+    // the in-network STDP window is recorded; the training is the same with it off
+    expected.learning.spiking.window_synapses = 1000;
     assert_eq!(spiking, expected);
     let control: bpdl::Config =
         bpdl::config::resolve(Some(&dir.join("control-rate.toml")), &[]).unwrap();
+    expected.learning.spiking.window_synapses = 0;
     expected.learning.rule = bpdl::config::LearningRule::Rate;
     expected.learning.clip_inputs = true;
     assert_eq!(control, expected);
