@@ -8,6 +8,7 @@ use std::path::Path;
 use crate::error::Result;
 use crate::learning::stdp_window::{self, NetworkWindow, WindowReport};
 use crate::report::{Block, Report};
+use crate::spiking::experiment::TAU_MAX_MS;
 
 /// A seed's recorded window.
 #[derive(Debug, Clone, PartialEq)]
@@ -58,6 +59,11 @@ pub fn insert_section(rep: &mut Report, windows: &[SeedWindow]) {
     }
     let opt =
         |x: Option<f64>, digits: usize| x.map_or_else(|| "n/a".into(), |v| format!("{v:.digits$}"));
+    // a τ at the top of the search range means that the branch has no exponential decay
+    let tau = |f: Option<crate::spiking::fit::ExpFit>| match f {
+        Some(f) if f.tau_ms >= 0.999 * TAU_MAX_MS => format!("≥ {TAU_MAX_MS} (no decay)"),
+        other => opt(other.map(|f| f.tau_ms), 1),
+    };
     let mean =
         |b: stdp_window::BranchMean| format!("{:.2e} ± {:.1e} ({})", b.mean_dw, b.sem_dw, b.n);
     let row = |seed: u64, what: &str, w: &NetworkWindow| {
@@ -68,8 +74,8 @@ pub fn insert_section(rep: &mut Report, windows: &[SeedWindow]) {
             w.curve.paired.to_string(),
             mean(w.potentiation),
             mean(w.depression),
-            opt(w.fit.potentiation.map(|f| f.tau_ms), 1),
-            opt(w.fit.depression.map(|f| f.tau_ms), 1),
+            tau(w.fit.potentiation),
+            tau(w.fit.depression),
             opt(w.correlation_with_bi_poo, 3),
         ]
     };
@@ -97,7 +103,7 @@ pub fn insert_section(rep: &mut Report, windows: &[SeedWindow]) {
     blocks.push(Block::Table(
         [
             "seed",
-            "synapses",
+            "map",
             "pre spikes",
             "pairs",
             "mean ΔW, Δt > 0 (pairs)",
