@@ -46,6 +46,16 @@ pub fn save(path: &Path, state: &TrainState, config: &Config) -> Result<()> {
             hint: "report this as a bug".into(),
         })?,
     );
+    if let Some(window) = &state.stdp_window {
+        w.meta(
+            "stdp_window",
+            serde_json::to_string(window).map_err(|e| crate::Error::Checkpoint {
+                path: path.to_path_buf(),
+                problem: format!("cannot serialise the in-network STDP window: {e}"),
+                hint: "report this as a bug".into(),
+            })?,
+        );
+    }
     for (name, t) in model_tensors(&state.model) {
         match t {
             ModelTensor::Matrix(m) => w.matrix(name, m),
@@ -201,12 +211,21 @@ fn from_reader(r: &TensorReader) -> Result<(TrainState, Config)> {
         .map_err(|e| r.error(format!("bad `epochs_done`: {e}")))?;
     let rngs: TrainRngs = serde_json::from_str(r.meta("rng")?)
         .map_err(|e| r.error(format!("bad `rng` metadata: {e}")))?;
+    // written only while recording the in-network STDP window (and absent from older files)
+    let stdp_window = match r.meta_opt("stdp_window") {
+        Some(text) => Some(
+            serde_json::from_str(text)
+                .map_err(|e| r.error(format!("bad `stdp_window` metadata: {e}")))?,
+        ),
+        None => None,
+    };
     Ok((
         TrainState {
             model,
             optimizer,
             epochs_done,
             rngs,
+            stdp_window,
         },
         config,
     ))

@@ -59,6 +59,9 @@ pub struct TrainState {
     pub epochs_done: usize,
     /// Random streams.
     pub rngs: TrainRngs,
+    /// The in-network STDP window recorded so far (`learning.spiking.window_synapses > 0`,
+    /// [`learning::stdp_window`]); saved in checkpoints so that a resumed run continues it.
+    pub stdp_window: Option<learning::stdp_window::WindowSums>,
 }
 
 impl TrainState {
@@ -76,6 +79,7 @@ impl TrainState {
                 inference: seed.stream("inference"),
                 spikes: None,
             },
+            stdp_window: None,
         }
     }
 }
@@ -214,6 +218,8 @@ pub struct Learner {
     clamped: ndarray::Array1<f32>,
     /// The minibatch's rows (semi-supervised: labelled first).
     rows: Vec<usize>,
+    /// The in-network STDP window's recorder (`learning.spiking.window_synapses > 0`).
+    window: Option<learning::stdp_window::WindowRecorder>,
 }
 
 /// How supervised training draws its minibatches.
@@ -246,6 +252,20 @@ impl Learner {
         if config.learning.rule == LearningRule::Spiking && state.rngs.spikes.is_none() {
             state.rngs.spikes = Some(Seed(config.seed).stream("spikes"));
         }
+        let spiking = &config.learning.spiking;
+        let window = (config.learning.rule == LearningRule::Spiking && spiking.window_synapses > 0)
+            .then(|| {
+                learning::stdp_window::WindowRecorder::new(&state.model, spiking, config.seed)
+            });
+        if let Some(recorder) = &window
+            && !state
+                .stdp_window
+                .as_ref()
+                .is_some_and(|s| recorder.continues(s))
+        {
+            // a new recording (or one with other settings: it starts again)
+            state.stdp_window = Some(recorder.sums());
+        }
         let model = &state.model;
         Ok(Self {
             x: Matrix::zeros((batch, model.input_size())),
@@ -254,6 +274,7 @@ impl Learner {
             y: Matrix::zeros((batch, model.top_size())),
             clamped: ndarray::Array1::zeros(batch),
             rows: Vec::with_capacity(batch),
+            window,
             config,
             state,
         })
@@ -449,14 +470,14 @@ impl Learner {
         let state = &mut self.state;
         let rngs = &mut state.rngs;
         match (self.config.learning.rule, rngs.spikes.as_mut()) {
-            (LearningRule::Spiking, Some(spikes)) => learning::spiking::m_step(
+            (LearningRule::Spiking, Some(spikes)) => learning::stdp_window::m_step(
                 dev,
                 &mut state.model,
                 step,
                 &mut self.learning,
                 &mut state.optimizer,
-                &mut rngs.corruption,
-                spikes,
+                (&mut rngs.corruption, spikes),
+                self.window.as_mut().zip(state.stdp_window.as_mut()),
             ),
             _ => learning::m_step(
                 dev,

@@ -32,7 +32,7 @@ fn every_experiment_config_parses() {
 
 /// Issue 14: `spiking-em/config.toml` (stage a) is the paper's experiment with the spiking M-step
 /// (default `[learning.spiking]`) and the Gaussian corruption of x and h1 left to the spikes, and
-/// nothing else changed; its control is the same run with the rate rule on the clipped inputs, so
+/// the in-network STDP window recorded, and nothing else changed; its control is the same run with the rate rule on the clipped inputs, so
 /// that the two differ by the spike noise alone; `stage-b.toml` adds the spiking E-step (default
 /// `[inference.spiking]`) and nothing else.
 #[test]
@@ -45,10 +45,13 @@ fn the_spiking_experiments_are_the_papers_with_only_the_spiking_keys_changed() {
     expected.learning.rule = LearningRule::Spiking;
     expected.model.input_corruption = CorruptionConfig::None;
     expected.model.layers[0].corruption = CorruptionConfig::None;
+    // the in-network STDP window is recorded; the training is the same with it off
+    expected.learning.spiking.window_synapses = 1000;
     assert_eq!(read("config.toml"), expected);
     let mut stage_b = expected.clone();
     stage_b.inference.dynamics = Dynamics::Spiking;
     assert_eq!(read("stage-b.toml"), stage_b);
+    expected.learning.spiking.window_synapses = 0;
     expected.learning.rule = LearningRule::Rate;
     expected.learning.clip_inputs = true;
     assert_eq!(read("control-rate.toml"), expected);

@@ -131,18 +131,22 @@ type Rules = (LearningConfig, Dynamics);
 
 /// The rules to check: the rate rule, the spiking rule on both of its paths (whose buffers are
 /// made by the first minibatch's M-step), and the spiking rule with the spiking E-step (whose
-/// network state is made by the first minibatch's E-step).
+/// network state is made by the first minibatch's E-step), and the spiking rule with the
+/// in-network STDP window recorded (its buffers are made with the learner).
 fn rules() -> Vec<Rules> {
     let rate = LearningConfig::default();
     let mut kernel = rate;
     kernel.rule = LearningRule::Spiking;
     let mut per_step = kernel;
     per_step.spiking.accumulation = Accumulation::PerStep;
+    let mut recorded = kernel;
+    recorded.spiking.window_synapses = 50;
     vec![
         (rate, Dynamics::Rate),
         (kernel, Dynamics::Rate),
         (per_step, Dynamics::Rate),
         (kernel, Dynamics::Spiking),
+        (recorded, Dynamics::Rate),
     ]
 }
 

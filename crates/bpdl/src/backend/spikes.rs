@@ -95,6 +95,34 @@ pub fn spike_kernel_sums(
     });
 }
 
+/// Replays the spikes that row `row` of a presentation keyed by `key` drew ([`spike_kernel_sums`]
+/// and [`spike_step`] from a key drawn with [`fill_key`]): its generator `row_rng(key, row)`,
+/// `steps` steps in the fixed order, calling `spike(n, i)` for every spike of neuron i in step n
+/// (i = `u.len()`: the bias's neuron). Returns the row's spike count. The in-network STDP
+/// window ([`crate::learning::stdp_window`]) reads one example's spike trains this way without
+/// touching the training's streams.
+pub fn replay_row(
+    key: u64,
+    row: usize,
+    (u, inv_scale, p_max): (ArrayView1<'_, f32>, f32, f32),
+    steps: usize,
+    mut spike: impl FnMut(usize, usize),
+) -> u64 {
+    let mut r = row_rng(key, row);
+    let mut count = 0u64;
+    for n in 0..steps {
+        count += u64::from(draw_step(&mut r, u, inv_scale, p_max, |i| spike(n, i)));
+    }
+    count
+}
+
+/// One Bernoulli draw as the spike trains make them: `U < p`, U the next 24 random bits of `r`
+/// scaled to [0, 1).
+#[inline]
+pub fn bernoulli(r: &mut Rng, p: f32) -> bool {
+    fires(r, p)
+}
+
 /// Gives every row its generator for a presentation simulated step by step ([`spike_step`]):
 /// one key from `rng`, then `gens[b] = row_rng(key, b)`, the generators [`spike_kernel_sums`]
 /// uses.
@@ -283,6 +311,38 @@ mod tests {
         assert_eq!(k, k2);
         assert_eq!(counts, step_counts);
         assert!(counts.sum() > 0.0);
+    }
+
+    /// A row replayed from the presentation's key has exactly the spikes the step-by-step
+    /// draw gave it (same generator, same order), and the same count.
+    #[test]
+    fn replaying_a_row_gives_the_spikes_it_drew() {
+        let dev = Device::cpu(2).unwrap();
+        let u = Array2::from_shape_fn((6, 5), |(b, i)| ((b * 5 + i) % 7) as f32 / 6.0);
+        let key = fill_key(&mut Seed(9).stream("t"));
+        let mut gens = vec![Seed(0).stream("x"); 6];
+        seed_rows(&mut Seed(9).stream("t"), &mut gens);
+        let (steps, row) = (25, 4);
+        let mut s = Array2::zeros((6, 6));
+        let mut counts = Array1::zeros(6);
+        let mut stepped = Array2::<f32>::zeros((steps, 6));
+        for n in 0..steps {
+            spike_step(
+                &dev,
+                &mut gens,
+                (u.view(), 1.0, 0.5),
+                s.view_mut(),
+                counts.view_mut(),
+            );
+            stepped.row_mut(n).assign(&s.row(row));
+        }
+        let mut replayed = Array2::<f32>::zeros((steps, 6));
+        let count = replay_row(key, row, (u.row(row), 1.0, 0.5), steps, |n, i| {
+            replayed[[n, i]] = 1.0;
+        });
+        assert_eq!(replayed, stepped);
+        assert_eq!(count as f64, counts[row]);
+        assert!(count > 0);
     }
 
     #[test]

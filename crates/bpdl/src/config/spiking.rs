@@ -88,6 +88,15 @@ pub struct SpikingLearningConfig {
     pub unbounded_scale: f64,
     /// `"kernel"` (one product per map) or `"per-step"` (one per map and time step).
     pub accumulation: Accumulation,
+    /// The in-network STDP window ([`crate::learning::stdp_window`]): how many synapses of every
+    /// map (f and g of every layer) are sampled, with a seeded stream, and have their pre- and
+    /// postsynaptic spike pairs recorded during training; 0 records nothing. Recording reads the
+    /// M-step's spikes and voltages and draws the postsynaptic spikes from a stream of its own,
+    /// so the training is the same with it on or off; the run folder gets `stdp_window.json`
+    /// and its figure [default: 0].
+    pub window_synapses: usize,
+    /// Record one example of every `window_every`-th minibatch [default: 1].
+    pub window_every: usize,
 }
 
 impl Default for SpikingLearningConfig {
@@ -100,6 +109,8 @@ impl Default for SpikingLearningConfig {
             nudging_gain: 1.0,
             unbounded_scale: 4.0,
             accumulation: Accumulation::Kernel,
+            window_synapses: 0,
+            window_every: 1,
         }
     }
 }
@@ -164,6 +175,17 @@ impl Validate for SpikingLearningConfig {
             positive_finite(self.unbounded_scale) && self.unbounded_scale <= 1e6,
             key("unbounded_scale"),
             "must be in (0, 1e6]",
+        )?;
+        check(
+            self.window_synapses as f64 * steps <= 1e8,
+            key("window_synapses"),
+            "records window_synapses × N spike flags per map: at most 1e8 (fewer synapses or \
+             a shorter presentation)",
+        )?;
+        check(
+            self.window_every >= 1,
+            key("window_every"),
+            "must be at least 1 (every minibatch)",
         )
     }
 }
@@ -232,6 +254,14 @@ mod tests {
             (
                 "learning.spiking.accumulation=\"dense\"",
                 "learning.spiking.accumulation",
+            ),
+            (
+                "learning.spiking.window_every=0",
+                "learning.spiking.window_every",
+            ),
+            (
+                "learning.spiking.window_synapses=10000000",
+                "learning.spiking.window_synapses",
             ),
             ("learning.rule=\"hebbian\"", "learning.rule"),
             ("learning.spiking.tau=3", "learning.spiking.tau"),

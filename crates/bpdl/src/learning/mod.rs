@@ -20,6 +20,7 @@
 pub mod local_delta;
 pub mod optimizer;
 pub mod spiking;
+pub mod stdp_window;
 
 pub use local_delta::{BiasInput, LocalDelta, local_delta};
 pub use optimizer::{Gradient, MapOptimizer};

@@ -100,17 +100,15 @@
 //! kernel path is the faster (`bpdl bench` measures both: `spiking_step_to_rate_step_ratio` and
 //! `spiking_per_step_to_rate_step_ratio`).
 //!
-//! ## Hook: the in-network STDP window
+//! ## The in-network STDP window
 //!
-//! The per-step path has, at every step n, the presynaptic spikes `S(n)` of every layer
-//! (`[B, n_l + 1]`) and every map's voltage displacement `V(n) − V(0)` and its change — what
-//! pairing pre- and postsynaptic spike times needs. What is still missing: postsynaptic spikes.
-//! An escape-noise neuron per (b, j) ([`crate::spiking::neuron::escape_noise_step`] with a rate
-//! of `ρ_max φ(V(n))/s`, i.e. the unit's own non-linearity, so it fires at the rate its value
-//! codes) driven by `V(n) = a + (V(n) − V(0))` (a from φ⁻¹(y), or the pre-activation kept by the
-//! forward pass), drawn from a seeded stream of its own (not the spike stream, so that training
-//! stays the same), and for a sample of synapses the pairs (t_pre, nearest t_post) with the
-//! per-spike Eq. 1 change `η dV_j/dt(t_pre)` — the same pairing as [`crate::spiking::protocol`].
+//! `learning.spiking.window_synapses > 0` records, for a seeded sample of synapses of every map,
+//! the pairs (t_pre, nearest t_post) with the per-spike Eq. 1 change `η dV_j/dt(t_pre)`, the
+//! pairing of [`crate::spiking::protocol`], on either path: [`super::stdp_window`]. It adds the
+//! postsynaptic spikes the rule does not need (an escape-noise neuron per sampled unit at the
+//! rate `ρ_max φ(V(n))/s` its voltage `V(n) = a + (V(n) − V(0))` codes, drawn from a stream of
+//! its own) and replays one example's presynaptic spikes from the layer keys this M-step drew,
+//! so that training stays the same.
 
 use ndarray::{Array1, ArrayView1, ArrayView2, s};
 
@@ -320,6 +318,12 @@ impl SpikingWorkspace {
             synaptic_events,
             neuron_steps: (self.batch * self.kernel.len() * (pre + post)) as f64,
         }
+    }
+
+    /// The spikes of each example of layer `l` (x = 0) in the last presentation, the bias's
+    /// neuron included (the in-network STDP window checks its replay against them).
+    pub(crate) fn row_spikes(&self, l: usize) -> ndarray::ArrayView1<'_, f64> {
+        self.row_spikes[l].view()
     }
 }
 

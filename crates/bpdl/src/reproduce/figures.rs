@@ -14,8 +14,10 @@ use crate::eval::inpainting::InpaintingImages;
 use crate::figures::{Legend, LineChart, Rgb, Series};
 use crate::image_grid::{self, GridLayout};
 use crate::spiking::StdpConfig;
+use crate::spiking::StdpCurve;
 use crate::spiking::StdpReport;
 use crate::spiking::experiment::fit_points;
+use crate::spiking::fit::WindowFit;
 use crate::spiking::fit::{abarbanel_window, bi_poo_window};
 use crate::train::EpochMetrics;
 
@@ -274,25 +276,38 @@ fn scale_onto(points: &[(f64, f64)], r: fn(f64) -> f64) -> f64 {
 /// Fig. 1: the simulated window (mean ± s.e. per bin), its exponential fit, and the Bi & Poo
 /// and Abarbanel reference windows scaled onto the data by least squares.
 pub fn fig1(report: &StdpReport, cfg: &StdpConfig) -> LineChart {
-    let w = cfg.protocol.window_ms;
-    let points = fit_points(&report.curve, cfg.protocol.min_bin_count);
-    let used: Vec<_> = report
-        .curve
-        .bins
-        .iter()
-        .filter(|b| b.n >= cfg.protocol.min_bin_count)
-        .collect();
+    window_chart(
+        "STDP window from ΔW = η · S_pre · dV_post/dt (Fig. 1)",
+        "mean ΔW = η · dV/dt at the presynaptic spike (threshold gaps per ms)",
+        (&report.curve, &report.fit),
+        cfg.protocol.window_ms,
+        cfg.protocol.min_bin_count,
+        "simulation: mean ± s.e. per bin",
+    )
+}
+
+/// An STDP window as Fig. 1 draws it, over `Δt ∈ [−window_ms, window_ms]`: the bins with at
+/// least `min_count` pairs (mean ± s.e., named `points_name`), the exponential fit of each
+/// branch, and the Bi & Poo (2001) and Abarbanel et al. (2002) windows scaled onto those bins
+/// (`bpdl stdp`'s Fig. 1 and the in-network window, [`crate::learning::stdp_window`]).
+pub fn window_chart(
+    title: &str,
+    y_label: &str,
+    (curve, fit): (&StdpCurve, &WindowFit),
+    window_ms: f64,
+    min_count: usize,
+    points_name: &str,
+) -> LineChart {
+    let w = window_ms;
+    let points = fit_points(curve, min_count);
+    let used: Vec<_> = curve.bins.iter().filter(|b| b.n >= min_count).collect();
     let grid = |lo: f64, hi: f64| -> Vec<f64> {
         (0..=200)
             .map(|k| lo + (hi - lo) * k as f64 / 200.0)
             .collect()
     };
     let (pos, neg) = (grid(0.0, w), grid(-w, 0.0));
-    let mut chart = LineChart::new(
-        "STDP window from ΔW = η · S_pre · dV_post/dt (Fig. 1)",
-        "Δt = t_post − t_pre (ms)",
-        "mean ΔW = η · dV/dt at the presynaptic spike (threshold gaps per ms)",
-    );
+    let mut chart = LineChart::new(title, "Δt = t_post − t_pre (ms)", y_label);
     chart.x_range = Some((-w, w));
     chart.legend = Legend::UpperLeft;
     chart.series.push(
@@ -325,8 +340,8 @@ pub fn fig1(report: &StdpReport, cfg: &StdpConfig) -> LineChart {
     }
     let mut fit_named = false;
     for (branch, xs, sign) in [
-        (report.fit.potentiation, &pos[1..], 1.0),
-        (report.fit.depression, &neg[..200], -1.0),
+        (fit.potentiation, &pos[1..], 1.0),
+        (fit.depression, &neg[..200], -1.0),
     ] {
         if let Some(f) = branch {
             let pts = xs
@@ -341,7 +356,7 @@ pub fn fig1(report: &StdpReport, cfg: &StdpConfig) -> LineChart {
         }
     }
     chart.series.push(Series::error_bars(
-        "simulation: mean ± s.e. per bin",
+        points_name,
         used.iter().map(|b| (b.delta_t_ms, b.mean_dw)).collect(),
         used.iter().map(|b| b.sem_dw).collect(),
         Rgb::BLUE,

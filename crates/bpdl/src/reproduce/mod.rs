@@ -10,12 +10,15 @@
 //! | [`mod@aggregate`] | the typed across-seed [`Results`] (`results.json`) |
 //! | `report` | the report text and verdicts (feature `report`) |
 //! | `figures` | Figs. 1, 3, 4, 5 (feature `report`) |
+//! | `network_window` | the in-network STDP window of runs that recorded one (feature `report`) |
 //! | [`stdp`] | the output files of the STDP experiment (Fig. 1) |
 
 pub mod aggregate;
 pub mod evaluate;
 #[cfg(feature = "report")]
 pub mod figures;
+#[cfg(feature = "report")]
+pub mod network_window;
 pub mod paper;
 #[cfg(feature = "report")]
 pub mod report;
@@ -91,6 +94,8 @@ pub fn reproduce(
     )?;
     let mut seeds = Vec::new();
     let mut first_artifacts = None;
+    #[cfg(feature = "report")]
+    let mut windows = Vec::new();
     for i in 0..plan.seeds {
         let mut config = base.clone();
         config.seed = base.seed + i as u64;
@@ -133,6 +138,8 @@ pub fn reproduce(
         let metrics = run::read_metrics(&dir).unwrap_or_default();
         #[cfg(feature = "report")]
         figures::write_training_figures(out, seed, &metrics)?;
+        #[cfg(feature = "report")]
+        windows.extend(network_window::collect(out, &dir, seed)?);
         let training = TrainingSummary::of(seed, link_from(out, &dir), &metrics);
         let t = Instant::now();
         let mut stage = |what: &str| observer.stage(seed, what);
@@ -177,7 +184,11 @@ pub fn reproduce(
     )?;
     run::write_json(&out.join(RESULTS_FILE), &results)?;
     #[cfg(feature = "report")]
-    report::report(&results).write(out, report::TITLE)?;
+    {
+        let mut rep = report::report(&results);
+        network_window::insert_section(&mut rep, &windows);
+        rep.write(out, report::TITLE)?;
+    }
     Ok(results)
 }
 

@@ -1,7 +1,8 @@
 //! Training into a run folder (Algorithm 2 TRAIN through [`crate::train::train`]): a fresh run
 //! writes `config.toml` and `run.json`; a folder that already holds a checkpoint is continued
 //! from it, bit for bit, when its model, data, seed and optimizer are those of the config.
-//! Every epoch appends a line to `metrics.jsonl` and saves the checkpoint, so an interrupted run
+//! Every epoch appends a line to `metrics.jsonl` and saves the checkpoint (and, while the
+//! in-network STDP window is recorded, rewrites `stdp_window.json` and its figure, [`crate::learning::stdp_window`]), so an interrupted run
 //! loses at most one epoch, then appends its event to the TensorBoard files in `tb/`
 //! ([`super::tensorboard`], unless `train.tensorboard = false`).
 
@@ -462,6 +463,9 @@ impl TrainObserver for Saving<'_> {
     fn epoch_done(&mut self, metrics: &EpochMetrics, state: &TrainState) -> Result<()> {
         self.run.log(metrics)?;
         self.save(state)?;
+        if let Some(window) = &state.stdp_window {
+            crate::learning::stdp_window::write_outputs(self.run.path(), window)?;
+        }
         // after the canonical record and the checkpoint, so a failure here loses nothing saved
         let board = match &mut self.board {
             Some(b) => b.epoch_done(metrics, &state.model),

@@ -20,9 +20,10 @@ use crate::backend::Device;
 use crate::error::Result;
 use crate::rng::{Seed, fill_key};
 
-/// τ is searched in `[TAU_MIN_MS, TAU_MAX_MS]` when fitting.
-const TAU_MIN_MS: f64 = 1.0;
-const TAU_MAX_MS: f64 = 1000.0;
+/// τ is searched in `[TAU_MIN_MS, TAU_MAX_MS]` when fitting (ms).
+pub const TAU_MIN_MS: f64 = 1.0;
+/// The upper end of the τ search (ms).
+pub const TAU_MAX_MS: f64 = 1000.0;
 
 /// The deterministic-threshold variant (gap S1): on a ramp, `ΔW = η·Δθ/Δt` on both branches.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]

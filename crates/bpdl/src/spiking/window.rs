@@ -21,6 +21,32 @@ pub struct Bin {
     pub n: usize,
 }
 
+impl Bin {
+    /// The bin centred at `delta_t_ms` holding `n ≥ 1` pairs with `Σ Δt = sum_delta_t_ms`,
+    /// `Σ ΔW = sum_dw` and `Σ ΔW² = sum_dw2`: means and the standard error of the mean ΔW.
+    pub fn from_sums(
+        delta_t_ms: f64,
+        n: usize,
+        sum_delta_t_ms: f64,
+        (sum_dw, sum_dw2): (f64, f64),
+    ) -> Self {
+        let nf = n as f64;
+        let mean = sum_dw / nf;
+        let sem = if n > 1 {
+            ((sum_dw2 - nf * mean * mean).max(0.0) / (nf - 1.0) / nf).sqrt()
+        } else {
+            0.0
+        };
+        Bin {
+            delta_t_ms,
+            mean_delta_t_ms: sum_delta_t_ms / nf,
+            mean_dw: mean,
+            sem_dw: sem,
+            n,
+        }
+    }
+}
+
 /// The STDP window: `ΔW` averaged in bins of `Δt`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct StdpCurve {
@@ -68,20 +94,7 @@ pub fn bin_trials(trials: &[Trial], bin_ms: f64, window_ms: f64) -> StdpCurve {
         .enumerate()
         .filter(|(_, a)| a.0 > 0)
         .map(|(k, &(n, sd, sw, sw2))| {
-            let nf = n as f64;
-            let mean = sw / nf;
-            let sem = if n > 1 {
-                ((sw2 - nf * mean * mean).max(0.0) / (nf - 1.0) / nf).sqrt()
-            } else {
-                0.0
-            };
-            Bin {
-                delta_t_ms: (k as f64 - half as f64 + 0.5) * bin_ms,
-                mean_delta_t_ms: sd / nf,
-                mean_dw: mean,
-                sem_dw: sem,
-                n,
-            }
+            Bin::from_sums((k as f64 - half as f64 + 0.5) * bin_ms, n, sd, (sw, sw2))
         })
         .collect();
     StdpCurve {
