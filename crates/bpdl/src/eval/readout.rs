@@ -76,9 +76,12 @@ pub struct ReadoutConfig {
 }
 
 impl Default for ReadoutConfig {
-    /// 20 epochs of minibatch 100, ε = 0.1 → 0, momentum 0.9, λ = 10⁻⁴, seed 1: the setting
-    /// [`select_readout`] most often chose on MNIST codes (the defaults of a single fit; the
-    /// reported readouts are selected on validation).
+    /// 20 epochs of minibatch 100, ε = 0.1 → 0, momentum 0.9, λ = 10⁻⁴, seed 1: the middle of
+    /// the default grid of [`ReadoutSettings`] (the defaults of a single fit, used by the tests;
+    /// a reported readout's setting is chosen on held-out codes by [`select_readout`]). On the
+    /// MNIST codes of a quick spiking run (10,000 images, 10 epochs) the search chose 20 epochs
+    /// with ε = 0.3, λ = 10⁻⁴ (inferred codes) and ε = 0.1, λ = 0 (feed-forward codes); every
+    /// candidate's validation accuracy lay within 0.7 points of the best.
     fn default() -> Self {
         Self {
             epochs: 20,
