@@ -1,6 +1,8 @@
 //! `bpdl eval parzen`: the Parzen-window log-likelihood of samples on the MNIST test set, σ
 //! chosen on 1,000 validation images (GAN/GSN protocol); prints JSON. `bpdl eval classify`: the
-//! test error of a supervised run ([`bpdl::eval::classify`]), into `classify.json`.
+//! test error of a supervised run ([`bpdl::eval::classify`]), into `classify.json`. `bpdl eval
+//! readout`: the linear readout of a run's inferred top codes ([`bpdl::eval::readout`]), into
+//! `readout.json`.
 
 use std::path::PathBuf;
 
@@ -19,6 +21,24 @@ pub enum EvalCommand {
     Parzen(ParzenArgs),
     /// Classification error of a supervised run (and its back-propagation baseline).
     Classify(ClassifyArgs),
+    /// Test accuracy of a linear readout (softmax regression) of a run's inferred top codes.
+    Readout(ReadoutArgs),
+}
+
+#[derive(Debug, clap::Args)]
+pub struct ReadoutArgs {
+    /// The run folder (its checkpoint and config).
+    #[arg(long, value_name = "DIR")]
+    pub run: PathBuf,
+    /// Training images whose codes train the readout (0 = all 50,000).
+    #[arg(long, default_value_t = 0)]
+    pub train_examples: usize,
+    /// Test images scored (0 = all 10,000).
+    #[arg(long, default_value_t = 0)]
+    pub test_examples: usize,
+    /// Where `readout.json` is written (default: the run folder).
+    #[arg(long, value_name = "DIR")]
+    pub out: Option<PathBuf>,
 }
 
 #[derive(Debug, clap::Args)]
@@ -68,6 +88,24 @@ pub fn run(global: &Global, cmd: &EvalCommand) -> Result<()> {
             std::fs::create_dir_all(out)?;
             bpdl::run::write_json(&out.join("classify.json"), &report)?;
             println!("{report}\nwrote {}", out.join("classify.json").display());
+            Ok(())
+        }
+        EvalCommand::Readout(args) => {
+            let dev = Device::cpu(global.threads)?;
+            let file = args.run.join(bpdl::checkpoint::FILE_NAME);
+            let (model, config) = bpdl::checkpoint::load_model(&file)?;
+            let data = common::load_dataset(global, config.data.dataset)?;
+            let settings = bpdl::eval::readout::ReadoutSettings {
+                train_examples: args.train_examples,
+                test_examples: args.test_examples,
+                ..Default::default()
+            };
+            let report =
+                bpdl::eval::readout::readout_accuracy(&dev, &model, &config, &data, &settings)?;
+            let out = args.out.as_deref().unwrap_or(&args.run);
+            std::fs::create_dir_all(out)?;
+            bpdl::run::write_json(&out.join("readout.json"), &report)?;
+            println!("{report}\nwrote {}", out.join("readout.json").display());
             Ok(())
         }
     }

@@ -19,8 +19,9 @@
 //!   densities ([`parzen`]), the reductions read back by training ([`reductions`]) and
 //!   independent work items ([`Device::map_indexed`]);
 //! * the back-propagation kernels of the evaluation classifier and of the baseline
-//!   ([`classifier`]), the feature-space reductions of the sample-quality measures
-//!   ([`features`]) and the f64 symmetric eigendecomposition ([`eigen`]).
+//!   ([`classifier`]), the linear readout's standardisation and momentum step ([`readout`]),
+//!   the feature-space reductions of the sample-quality measures ([`features`]) and the f64
+//!   symmetric eigendecomposition ([`eigen`]).
 //!
 //! The thread count is explicit: a `Device` owns a rayon pool of exactly that many threads and
 //! every operation (GEMM included) runs in it, and its threads flush denormal numbers to zero;
@@ -42,6 +43,7 @@ mod nonlinearity;
 pub mod optimizer_steps;
 pub mod packed;
 pub mod parzen;
+pub mod readout;
 pub mod reductions;
 pub mod shapes;
 pub mod spikes;

@@ -393,6 +393,26 @@ pub struct RunContext {
     pub finished_utc: Option<String>,
 }
 
+/// `readout` of `results.json`: the linear readout of the top codes, over seeds.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ReadoutHeadline {
+    /// Mean over seeds of the readout's test accuracy on the inferred codes (a fraction).
+    pub test_accuracy: f64,
+    /// Sample standard deviation of the seeds' test accuracies.
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub test_accuracy_sd_across_seeds: Option<f64>,
+    /// Mean over seeds of its accuracy on the training codes.
+    pub train_accuracy: f64,
+    /// Mean over seeds of the test accuracy of the readout of the feed-forward codes.
+    pub feed_forward_test_accuracy: f64,
+    /// The layer read and its width, e.g. `"h2"`, 100.
+    pub layer: String,
+    /// Its width.
+    pub code_width: usize,
+    /// The target ([`crate::eval::readout::TARGET_ACCURACY`]).
+    pub target: f64,
+}
+
 /// `results.json`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Results {
@@ -413,6 +433,9 @@ pub struct Results {
     pub inference_generate_alpha: InferenceHeadline,
     /// Fig. 5.
     pub inpainting: InpaintingHeadline,
+    /// The linear readout of the top codes (when every seed measured it).
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub readout: Option<ReadoutHeadline>,
     /// Fig. 1.
     pub stdp: StdpSummary,
     /// The paper's numbers.
@@ -532,6 +555,27 @@ pub fn aggregate(seeds: Vec<SeedResult>, ctx: RunContext) -> Result<Results> {
         examples: detail.examples,
         missing_fraction: detail.missing_fraction,
     };
+    let readout = evals.iter().all(|e| e.readout.is_some()).then(|| {
+        let r: Vec<_> = evals
+            .iter()
+            .map(|e| e.readout.as_ref().expect("checked"))
+            .collect();
+        let (test_accuracy, sd) =
+            stats::mean_sd(&r.iter().map(|r| r.test_accuracy).collect::<Vec<_>>());
+        ReadoutHeadline {
+            test_accuracy,
+            test_accuracy_sd_across_seeds: sd,
+            train_accuracy: stats::mean(&r.iter().map(|r| r.train_accuracy).collect::<Vec<_>>()),
+            feed_forward_test_accuracy: stats::mean(
+                &r.iter()
+                    .map(|r| r.feed_forward_test_accuracy)
+                    .collect::<Vec<_>>(),
+            ),
+            layer: r[0].layer.clone(),
+            code_width: r[0].code_width,
+            target: crate::eval::readout::TARGET_ACCURACY,
+        }
+    });
     let config = ctx.config;
     Ok(Results {
         schema_version: SCHEMA_VERSION,
@@ -541,6 +585,7 @@ pub fn aggregate(seeds: Vec<SeedResult>, ctx: RunContext) -> Result<Results> {
         inference: inference(|e| &e.inference, config.inference.alpha),
         inference_generate_alpha: inference(|e| &e.inference_generate_alpha, config.generate.alpha),
         inpainting,
+        readout,
         timings: Timings {
             train_seconds: seeds.iter().map(|s| s.train_seconds).collect(),
             evaluation_seconds: seeds.iter().map(|s| s.evaluation_seconds).collect(),
@@ -699,6 +744,7 @@ mod tests {
                         mse_missing: vec![0.3, 0.1 * seed as f64],
                     },
                 },
+                readout: None,
             },
             training: TrainingSummary {
                 seed,
@@ -743,6 +789,57 @@ mod tests {
             data: None,
             finished_utc: Some("20260101-000000".into()),
         }
+    }
+
+    fn readout(test: f64) -> crate::eval::readout::ReadoutReport {
+        use crate::eval::readout::{ReadoutConfig, ReadoutReport, ReadoutSelection};
+        let selection = ReadoutSelection {
+            chosen: ReadoutConfig::default(),
+            validation_accuracy: 0.9,
+            validation_examples: 10,
+            candidates: vec![],
+        };
+        ReadoutReport {
+            layer: "h2".into(),
+            code_width: 100,
+            inference_steps: 15,
+            train_examples: 100,
+            test_examples: 50,
+            test_accuracy: test,
+            train_accuracy: 0.98,
+            feed_forward_test_accuracy: test - 0.01,
+            feed_forward_train_accuracy: 0.97,
+            selection: selection.clone(),
+            feed_forward_selection: selection,
+            inference_seconds: 1.0,
+            readout_seconds: 1.0,
+        }
+    }
+
+    /// Test accuracies 0.95 and 0.97: mean 0.96, sd √(2·10⁻⁴); left out unless every seed has
+    /// one; `readout.{test_accuracy, train_accuracy, feed_forward_test_accuracy}` in the file.
+    #[test]
+    fn the_readout_is_averaged_over_seeds_that_all_measured_it() {
+        let with = |s: u64, acc: f64| {
+            let mut r = seed(s, 230.0, 1.0);
+            r.evaluation.readout = Some(readout(acc));
+            r
+        };
+        let r = aggregate(vec![with(1, 0.95), with(2, 0.97)], context()).unwrap();
+        let h = r.readout.as_ref().unwrap();
+        assert!((h.test_accuracy - 0.96).abs() < 1e-12);
+        assert!((h.test_accuracy_sd_across_seeds.unwrap() - 2e-4f64.sqrt()).abs() < 1e-12);
+        assert!((h.feed_forward_test_accuracy - 0.95).abs() < 1e-12);
+        let json = serde_json::to_value(&r).unwrap();
+        for key in [
+            "test_accuracy",
+            "train_accuracy",
+            "feed_forward_test_accuracy",
+        ] {
+            assert!(json["readout"][key].is_number(), "readout.{key}");
+        }
+        let partial = aggregate(vec![with(1, 0.95), seed(2, 230.0, 1.0)], context()).unwrap();
+        assert!(partial.readout.is_none());
     }
 
     /// Seeds scoring 230 and 234: mean 232, sd √8 (n − 1 = 1); the per-seed s.e. 1 and 3

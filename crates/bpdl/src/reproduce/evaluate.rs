@@ -5,7 +5,8 @@
 //! the features of an evaluation classifier (FID, Inception score, precision/recall, class
 //! histogram, mean pixel; [`crate::eval::quality`]), the inference curve of Fig. 4 with its
 //! terms and the alignment of each update with the exact gradient, and the in-painting curve
-//! of Fig. 5. [`super::aggregate()`] combines it across seeds.
+//! of Fig. 5, and the linear readout of the inferred top codes (issue 14's representation
+//! target, [`crate::eval::readout`]). [`super::aggregate()`] combines it across seeds.
 //!
 //! [`score_sampler`] and [`with_prior`] ("fit another top prior, then sample and score") are
 //! shared with the sweep.
@@ -23,6 +24,7 @@ use crate::eval::classifier::{self, ClassifierInfo};
 use crate::eval::inpainting::{self, Inpainting, InpaintingImages};
 use crate::eval::parzen::{self, ParzenScore};
 use crate::eval::quality::{self, QualityScore};
+use crate::eval::readout::{self, ReadoutReport, ReadoutSettings};
 use crate::eval::{InferenceCurve, inference_curve};
 use crate::model::GenerativeModel;
 use crate::rng::Seed;
@@ -60,6 +62,10 @@ pub struct EvalOptions {
     pub priors: bool,
     /// Score the samples with the evaluation classifier (FID, IS, precision/recall).
     pub quality: bool,
+    /// Train a linear readout on the inferred top codes of the training images and score it on
+    /// the test images ([`crate::eval::readout`]).
+    #[serde(default)]
+    pub readout: bool,
 }
 
 impl EvalOptions {
@@ -76,15 +82,19 @@ impl EvalOptions {
             inpainting_alpha: 0.3,
             priors: true,
             quality: true,
+            readout: true,
         }
     }
 
     /// A reduced version for a first look (minutes on 2 cores): the Parzen protocol is kept
-    /// whole (its value depends on the number of samples), the curves use fewer digits.
+    /// whole (its value depends on the number of samples), the curves use fewer digits, and the
+    /// linear readout is left out (inferring the codes of all 60,000 images and its two searches
+    /// take more than a minute on 2 cores).
     pub fn quick() -> Self {
         Self {
             inference_examples: 1000,
             inpainting_examples: 200,
+            readout: false,
             ..Self::full()
         }
     }
@@ -280,6 +290,9 @@ pub struct Evaluation {
     pub inference_generate_alpha: InferenceSummary,
     /// Fig. 5.
     pub inpainting: InpaintingSummary,
+    /// The linear readout of the top codes (when asked for).
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub readout: Option<ReadoutReport>,
 }
 
 /// The images behind the figures.
@@ -491,6 +504,18 @@ pub fn evaluate(
         mse_last: mse[mse.len() - 1],
         detail: images.summary.clone(),
     };
+    let readout = if opts.readout {
+        stage.start("linear readout of the inferred top codes");
+        let settings = ReadoutSettings {
+            seed: seed.0,
+            ..ReadoutSettings::default()
+        };
+        Some(readout::readout_accuracy(
+            dev, model, config, data, &settings,
+        )?)
+    } else {
+        None
+    };
     Ok((
         Evaluation {
             parzen,
@@ -499,6 +524,7 @@ pub fn evaluate(
             inference,
             inference_generate_alpha,
             inpainting,
+            readout,
         },
         EvalArtifacts {
             samples,

@@ -81,6 +81,7 @@ fn fixture() -> Results {
             examples: 200,
             missing_fraction: 0.5,
         },
+        readout: None,
         stdp: StdpSummary {
             tau_plus_ms: Some(17.5),
             tau_minus_ms: Some(30.31),
@@ -449,6 +450,31 @@ fn the_parzen_caveat_is_one_sentence_citing_theis_et_al() {
 }
 
 /// The contents list every section, and the HTML's anchors are those the contents link.
+#[test]
+fn the_readout_line_appears_only_when_measured_with_its_numbers() {
+    use crate::reproduce::aggregate::ReadoutHeadline;
+    let mut r = fixture();
+    assert!(!report(&r).markdown().contains("linear readout"));
+    r.readout = Some(ReadoutHeadline {
+        test_accuracy: 0.9512,
+        test_accuracy_sd_across_seeds: None,
+        train_accuracy: 0.9634,
+        feed_forward_test_accuracy: 0.9401,
+        layer: "h2".into(),
+        code_width: 100,
+        target: 0.95,
+    });
+    let md = report(&r).markdown();
+    for needle in [
+        "(h2, 100 units)",
+        "test accuracy 95.12 %",
+        "training 96.34",
+        "94.01 %",
+    ] {
+        assert!(md.contains(needle), "{needle}: {md}");
+    }
+}
+
 #[test]
 fn the_contents_list_every_section_with_matching_anchors() {
     let rep = report(&fixture());
