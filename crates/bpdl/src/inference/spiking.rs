@@ -46,7 +46,8 @@
 //!
 //! The spiking dynamics implement Algorithm 2's form only (every update kept, fixed weights of
 //! the two terms, the prior top-down term, no added noise, no lateral prior term, no clamped
-//! label); [`crate::config::InferenceConfig::validate`] rejects the other settings.
+//! label); validating the config ([`crate::config::InferenceConfig::spiking_supported`]) rejects
+//! the other settings.
 
 use ndarray::{Array2, s};
 
