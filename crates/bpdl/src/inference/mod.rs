@@ -482,11 +482,16 @@ fn reconstruct(
     ws: &mut InferenceWorkspace,
     post: &Posterior,
 ) {
+    decode(dev, model, ws, post);
+    log_joint_from_reconstructions(dev, x, &post.h, &ws.recon, ws.log_pxh.view_mut());
+}
+
+/// `g_l(h_l)` for every layer, into the workspace.
+fn decode(dev: &Device, model: &GenerativeModel, ws: &mut InferenceWorkspace, post: &Posterior) {
     for (l, pair) in model.pairs.iter().enumerate() {
         pair.decoder
             .forward(dev, post.h[l].view(), ws.recon[l].view_mut());
     }
-    log_joint_from_reconstructions(dev, x, &post.h, &ws.recon, ws.log_pxh.view_mut());
 }
 
 /// [`Inference::iterate`] on the buffers `(ws, post)`.

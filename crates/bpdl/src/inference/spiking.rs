@@ -51,9 +51,7 @@
 
 use ndarray::{Array2, s};
 
-use super::{
-    Evidence, InferenceWorkspace, IterationHook, Posterior, check_finite, reconstruct, score,
-};
+use super::{Evidence, InferenceWorkspace, IterationHook, Posterior, check_finite, decode, score};
 use crate::backend::spikes::seed_rows;
 use crate::backend::spiking_inference::{SpikingConstants, SpikingLayout};
 use crate::backend::{Device, Matrix};
@@ -177,7 +175,7 @@ pub(super) fn iterate(
             h.assign(&sp.state.slice(s![.., o.h..o.h + n]));
         }
         if track || t == params.steps {
-            reconstruct(dev, model, x, ws, post);
+            decode(dev, model, ws, post);
             score(
                 dev,
                 evidence,
