@@ -96,6 +96,20 @@ pub struct SpikingConstants {
     pub alpha_step: f32,
     /// s of the layers not bounded to [0, 1].
     pub unbounded_scale: f32,
+    /// M, the time steps of one call of [`Device::spiking_inference_steps`] (one iteration).
+    pub steps: usize,
+}
+
+/// Every example's network: its currents and values, its generator, and its tally of spikes
+/// fired and synaptic events delivered.
+#[derive(Debug)]
+pub struct SpikingRows<'a> {
+    /// `[B, layout.width]`, laid out by [`SpikingLayout`].
+    pub state: ArrayViewMut2<'a, f32>,
+    /// One generator per example, `[B]`.
+    pub gens: &'a mut [Rng],
+    /// Per example `(spikes, events)`, added to, `[B, 2]`.
+    pub counts: ArrayViewMut2<'a, f64>,
 }
 
 /// The value firing at the full rate in layer k (0 = x): 1 for x and sigmoid layers, else s.
@@ -259,25 +273,26 @@ impl Device {
         });
     }
 
-    /// `steps` time steps of every row's network (module doc): decay the currents, deliver the
-    /// spikes of every population, update the reconstruction neurons and x as seen, then every
-    /// h membrane. Adds each row's spikes and delivered events to `counts[b] = (spikes,
-    /// events)`.
+    /// `k.steps` time steps of every row's network (module doc): decay the currents, deliver
+    /// the spikes of every population, update the reconstruction neurons and x as seen, then
+    /// every h membrane. Adds each row's spikes and delivered events to `rows.counts[b] =
+    /// (spikes, events)`.
     ///
     /// # Shapes
-    /// `state: [B, layout.width]`, `x` and `visible`: `[B, n_0]`, `gens: [B]`, `counts: [B, 2]`.
-    #[allow(clippy::too_many_arguments)]
+    /// `x` and `visible`: `[B, n_0]`; `rows` as documented in [`SpikingRows`].
     pub fn spiking_inference_steps(
         &self,
-        pairs: &[LayerPair],
-        layout: &SpikingLayout,
+        (pairs, layout): (&[LayerPair], &SpikingLayout),
         k: &SpikingConstants,
-        steps: usize,
-        mut state: ArrayViewMut2<'_, f32>,
+        rows: SpikingRows<'_>,
         (x, visible): (ArrayView2<'_, f32>, Option<ArrayView2<'_, f32>>),
-        gens: &mut [Rng],
-        mut counts: ArrayViewMut2<'_, f64>,
     ) {
+        let SpikingRows {
+            mut state,
+            gens,
+            mut counts,
+        } = rows;
+        let steps = k.steps;
         assert_eq!(
             (state.nrows(), state.ncols(), gens.len(), counts.dim()),
             (x.nrows(), layout.width, x.nrows(), (x.nrows(), 2)),

@@ -53,7 +53,7 @@ use ndarray::{Array2, s};
 
 use super::{Evidence, InferenceWorkspace, IterationHook, Posterior, check_finite, decode, score};
 use crate::backend::spikes::seed_rows;
-use crate::backend::spiking_inference::{SpikingConstants, SpikingLayout};
+use crate::backend::spiking_inference::{SpikingConstants, SpikingLayout, SpikingRows};
 use crate::backend::{Device, Matrix};
 use crate::config::InferenceConfig;
 use crate::error::{Error, Result};
@@ -141,6 +141,7 @@ pub(super) fn iterate(
         delta_step: (delta / m as f32, params.delta / m as f32),
         alpha_step: params.alpha / m as f32,
         unbounded_scale: cfg.unbounded_scale as f32,
+        steps: m,
     };
     let (x, visible) = match evidence {
         Evidence::Full(x) => (x, None),
@@ -160,16 +161,12 @@ pub(super) fn iterate(
     let track = on_iteration.is_some();
     for t in 1..=params.steps {
         let sp = &mut ws.spiking;
-        dev.spiking_inference_steps(
-            &model.pairs,
-            &sp.layout,
-            &k,
-            m,
-            sp.state.view_mut(),
-            (x, visible),
-            &mut sp.gens,
-            sp.counts.view_mut(),
-        );
+        let rows = SpikingRows {
+            state: sp.state.view_mut(),
+            gens: &mut sp.gens,
+            counts: sp.counts.view_mut(),
+        };
+        dev.spiking_inference_steps((&model.pairs, &sp.layout), &k, rows, (x, visible));
         for (o, h) in sp.layout.parts.iter().zip(post.h.iter_mut()) {
             let n = h.ncols();
             h.assign(&sp.state.slice(s![.., o.h..o.h + n]));
