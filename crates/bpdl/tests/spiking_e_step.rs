@@ -22,7 +22,7 @@ use bpdl::config::{
 use bpdl::inference::{Evidence, Inference};
 use bpdl::model::GenerativeModel;
 use bpdl::rng::Seed;
-use bpdl::train::{self, EpochMetrics, TrainObserver, TrainState};
+use bpdl::train::{self, TrainState};
 use bpdl::{Activation, Device, Matrix};
 use ndarray::{Array2, Axis};
 use rand::RngExt;
@@ -331,15 +331,6 @@ fn faster_spikes_bring_the_spiking_e_step_closer_to_the_rate_e_step() {
     );
 }
 
-struct Losses(Vec<EpochMetrics>);
-
-impl TrainObserver for Losses {
-    fn epoch_done(&mut self, m: &EpochMetrics, _: &TrainState) -> bpdl::Result<()> {
-        self.0.push(m.clone());
-        Ok(())
-    }
-}
-
 /// Stage b in miniature: spiking inference and spiking learning on 16-pixel manifold data; the
 /// reconstruction of x (g1's loss) must fall by at least a quarter over 8 epochs, and the run
 /// must be the same with one and two threads.
@@ -355,7 +346,7 @@ fn a_tiny_training_with_spiking_inference_and_spiking_learning_learns() {
     let run = |threads| {
         let dev = Device::cpu(threads).unwrap();
         let mut state = TrainState::new(&config, 16);
-        let mut seen = Losses(Vec::new());
+        let mut seen = common::Losses(Vec::new());
         train::train(&dev, data.view(), &config, &mut state, &mut seen).unwrap();
         (state.model, seen.0)
     };

@@ -21,7 +21,7 @@ use bpdl::inference::Posterior;
 use bpdl::learning::{self, LearningWorkspace, MStep, ModelOptimizer};
 use bpdl::model::{GenerativeModel, Map};
 use bpdl::rng::Seed;
-use bpdl::train::{self, EpochMetrics, TrainObserver, TrainState};
+use bpdl::train::{self, TrainState};
 use bpdl::{Activation, Device, Matrix};
 use ndarray::{Array2, Axis};
 use rand::RngExt;
@@ -362,15 +362,6 @@ fn the_rate_rule_has_no_spike_stream() {
     assert!(state.rngs.spikes.is_none());
 }
 
-struct Losses(Vec<EpochMetrics>);
-
-impl TrainObserver for Losses {
-    fn epoch_done(&mut self, m: &EpochMetrics, _: &TrainState) -> bpdl::Result<()> {
-        self.0.push(m.clone());
-        Ok(())
-    }
-}
-
 /// A tiny training (16-pixel manifold data, 24 → 8 units, 8 epochs of 10 minibatches) with each
 /// rule from the same initial model and the same corruption noise. The control is the rate rule
 /// with the inputs clipped as the spiking rule clips them (`learning.clip_inputs`), so that the
@@ -393,7 +384,7 @@ fn spiking_training_lowers_the_m_step_losses_like_the_rate_rule() {
         config.train.batch_size = 20;
         config.train.epochs = 8;
         let mut state = TrainState::new(&config, 16);
-        let mut seen = Losses(Vec::new());
+        let mut seen = common::Losses(Vec::new());
         train::train(&dev, data.view(), &config, &mut state, &mut seen).unwrap();
         seen.0
     };

@@ -53,3 +53,17 @@ pub fn max_abs_diff(a: &Matrix, b: &Matrix) -> f32 {
         .map(|(x, y)| (x - y).abs())
         .fold(0.0, f32::max)
 }
+
+/// A training observer that keeps every epoch's metrics (the maps' losses, among others).
+pub struct Losses(pub Vec<bpdl::train::EpochMetrics>);
+
+impl bpdl::train::TrainObserver for Losses {
+    fn epoch_done(
+        &mut self,
+        m: &bpdl::train::EpochMetrics,
+        _: &bpdl::train::TrainState,
+    ) -> bpdl::Result<()> {
+        self.0.push(m.clone());
+        Ok(())
+    }
+}
