@@ -12,7 +12,7 @@ use serde::Serialize;
 use crate::activation::Activation;
 use crate::backend::shapes::{self, GemmShape};
 use crate::backend::{Device, Matrix, PackedLayer, PackedRows, PackedWeights};
-use crate::config::{Accumulation, InferenceConfig, LearningRule};
+use crate::config::{Accumulation, Dynamics, InferenceConfig, LearningRule};
 use crate::error::Result;
 use crate::eval::parzen;
 use crate::model::TopPrior;
@@ -108,6 +108,22 @@ pub struct BenchReport {
     pub spiking_synaptic_events_per_second: f64,
     /// Presynaptic spikes of one spiking M-step (all layers, the minibatch of 100).
     pub spiking_spikes_per_minibatch: f64,
+    /// Milliseconds per spiking E-step of a minibatch (`inference.dynamics = "spiking"`, the
+    /// default `[inference.spiking]`: 15 iterations of 10 steps).
+    pub spiking_e_step_ms: f64,
+    /// `spiking_e_step_ms / inference_ms`, per interleaved round; median.
+    pub spiking_e_step_to_rate_e_step_ratio: f64,
+    /// Neurons advanced by one time step per second of the spiking E-step
+    /// ([`crate::inference::spiking::SpikeTally::neuron_steps`]).
+    pub spiking_e_step_neuron_steps_per_second: f64,
+    /// Synaptic events delivered per second of the spiking E-step.
+    pub spiking_e_step_synaptic_events_per_second: f64,
+    /// Spikes fired in one spiking E-step of the minibatch of 100.
+    pub spiking_e_step_spikes_per_minibatch: f64,
+    /// Milliseconds per training minibatch of stage (b): spiking E-step and spiking M-step.
+    pub stage_b_train_step_ms: f64,
+    /// `stage_b_train_step_ms / train_step_ms`, per interleaved round; median.
+    pub stage_b_step_to_rate_step_ratio: f64,
 }
 
 /// The report as the table `bpdl bench` prints.
@@ -186,6 +202,20 @@ impl std::fmt::Display for BenchReport {
             self.spiking_neuron_steps_per_second,
             self.spiking_synaptic_events_per_second,
             self.spiking_spikes_per_minibatch
+        )?;
+        writeln!(
+            f,
+            "spiking E-step {:.1} ms ({:.2} × the rate E-step): {:.3e} neuron-steps/s, {:.3e} synaptic events/s ({:.0} spikes)",
+            self.spiking_e_step_ms,
+            self.spiking_e_step_to_rate_e_step_ratio,
+            self.spiking_e_step_neuron_steps_per_second,
+            self.spiking_e_step_synaptic_events_per_second,
+            self.spiking_e_step_spikes_per_minibatch
+        )?;
+        writeln!(
+            f,
+            "stage (b), spiking E- and M-step: training minibatch {:.1} ms ({:.2} × the rate one)",
+            self.stage_b_train_step_ms, self.stage_b_step_to_rate_step_ratio
         )?;
         Ok(())
     }
@@ -267,7 +297,10 @@ pub fn run(dev: &Device, min_seconds: f64) -> Result<BenchReport> {
     spiking_w.config.learning.rule = LearningRule::Spiking;
     let mut per_step_w = spiking_w.clone();
     per_step_w.config.learning.spiking.accumulation = Accumulation::PerStep;
+    let mut stage_b_w = spiking_w.clone();
+    stage_b_w.config.inference.dynamics = Dynamics::Spiking;
     let (mut spiking, mut per_step) = (spiking_w.state(), per_step_w.state());
+    let mut stage_b = stage_b_w.state();
     dev.install(|| -> Result<BenchReport> {
         // what a training minibatch calls
         let ((), calls) = shapes::recorded(dev, || state.train_step(dev));
@@ -293,6 +326,7 @@ pub fn run(dev: &Device, min_seconds: f64) -> Result<BenchReport> {
             (Vec::new(), Vec::new(), Vec::new());
         let (mut spiking_times, mut per_step_times) = (Vec::new(), Vec::new());
         let (mut rate_m_times, mut spiking_m_times) = (Vec::new(), Vec::new());
+        let (mut spiking_e_times, mut stage_b_times) = (Vec::new(), Vec::new());
         let mut main = MainShape::new(dev);
         let (mut main_gemm, mut main_packed) = (Vec::new(), Vec::new());
         for _ in 0..ROUNDS {
@@ -311,14 +345,21 @@ pub fn run(dev: &Device, min_seconds: f64) -> Result<BenchReport> {
             per_step_times.push(time_per_call(per_round, || per_step.train_step(dev)));
             rate_m_times.push(time_per_call(per_round / 2.0, || state.m_step(dev)));
             spiking_m_times.push(time_per_call(per_round / 2.0, || spiking.m_step(dev)));
+            spiking_e_times.push(time_per_call(per_round / 2.0, || stage_b.e_step(dev)));
+            stage_b_times.push(time_per_call(per_round / 2.0, || stage_b.train_step(dev)));
         }
         // per round: the spiking minibatch over the same round's rate minibatch
-        let over_rate = |times: &[f64]| {
-            let r: Vec<f64> = times.iter().zip(&train_times).map(|(s, r)| s / r).collect();
+        let over = |times: &[f64], rate: &[f64]| {
+            let r: Vec<f64> = times.iter().zip(rate).map(|(s, r)| s / r).collect();
             median(&r)
         };
-        let spiking_step_to_rate_step_ratio = over_rate(&spiking_times);
-        let spiking_per_step_to_rate_step_ratio = over_rate(&per_step_times);
+        let spiking_step_to_rate_step_ratio = over(&spiking_times, &train_times);
+        let spiking_per_step_to_rate_step_ratio = over(&per_step_times, &train_times);
+        let spiking_e_step_to_rate_e_step_ratio = over(&spiking_e_times, &inference_times);
+        let stage_b_step_to_rate_step_ratio = over(&stage_b_times, &train_times);
+        let spiking_e = median(&spiking_e_times);
+        // the tally of the last call: a stage-(b) training step's E-step
+        let tally = stage_b.e_step_spike_tally();
         let spiking_m = median(&spiking_m_times);
         let counts = spiking
             .spike_counts()
@@ -428,6 +469,13 @@ pub fn run(dev: &Device, min_seconds: f64) -> Result<BenchReport> {
             spiking_neuron_steps_per_second: counts.neuron_steps / spiking_m,
             spiking_synaptic_events_per_second: counts.synaptic_events / spiking_m,
             spiking_spikes_per_minibatch: counts.presynaptic.iter().sum(),
+            spiking_e_step_ms: spiking_e * 1e3,
+            spiking_e_step_to_rate_e_step_ratio,
+            spiking_e_step_neuron_steps_per_second: tally.neuron_steps / spiking_e,
+            spiking_e_step_synaptic_events_per_second: tally.events / spiking_e,
+            spiking_e_step_spikes_per_minibatch: tally.spikes,
+            stage_b_train_step_ms: median(&stage_b_times) * 1e3,
+            stage_b_step_to_rate_step_ratio,
         })
     })
 }

@@ -111,6 +111,12 @@ impl WorkloadState<'_> {
         self.learner.spike_counts()
     }
 
+    /// The spikes, synaptic events and neuron-steps of the last E-step (zero unless
+    /// `inference.dynamics = "spiking"`).
+    pub fn e_step_spike_tally(&self) -> crate::inference::spiking::SpikeTally {
+        self.learner.inference().ws.spike_tally()
+    }
+
     /// The workload this state runs.
     pub fn workload(&self) -> &Workload {
         self.w

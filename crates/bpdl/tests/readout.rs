@@ -376,6 +376,9 @@ fn the_codes_come_from_the_models_own_e_step() {
     )
     .unwrap();
     assert_eq!(codes.inferred, post.h[1]);
+    let all =
+        ndarray::concatenate(ndarray::Axis(1), &[post.h[0].view(), post.h[1].view()]).unwrap();
+    assert_eq!(codes.all_layers, all);
     let no_steps = bpdl::config::InferenceConfig {
         steps: 0,
         ..config.inference
@@ -423,6 +426,17 @@ fn readout_accuracy_reports_both_codes_and_is_the_same_on_two_threads() {
         )
     );
     assert_eq!((one.layer.as_str(), one.code_width), ("h2", 6));
+    // every inferred layer side by side: h1 then h2, the same on both thread counts
+    let (a1, a2) = (
+        one.all_layers.as_ref().unwrap(),
+        two.all_layers.as_ref().unwrap(),
+    );
+    assert_eq!(
+        (a1.layers.as_str(), a1.code_width),
+        ("h1+h2", model.sizes[1] + 6)
+    );
+    assert_eq!(a1, a2);
+    assert!((0.0..=1.0).contains(&a1.test_accuracy));
     assert_eq!(
         (one.train_examples, one.test_examples, one.inference_steps),
         (300, 100, 4)

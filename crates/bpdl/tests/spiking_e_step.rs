@@ -214,6 +214,9 @@ fn the_mean_spiking_network_follows_the_closed_form_and_wrong_dynamics_are_rejec
         tally.spikes > 0.0 && tally.events > tally.spikes,
         "{tally:?}"
     );
+    // x (3), h1 (4), h2 (2), R_1 = g1(h1) (3), R_2 = g2(h2) (4): 16 neurons, every step
+    let steps = params.steps * params.spiking.steps_per_iteration();
+    assert_eq!(tally.neuron_steps, (replicas * steps * 16) as f64);
     // the mean and standard error of every unit over the replicas
     let h = ndarray::concatenate(Axis(1), &[inf.post.h[0].view(), inf.post.h[1].view()]).unwrap();
     let h = h.mapv(f64::from);

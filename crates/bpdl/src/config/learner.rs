@@ -849,6 +849,43 @@ mod tests {
     use super::*;
     use crate::config::resolve;
 
+    /// A file or `--set` that names another corruption kind than the default's replaces the
+    /// default's table (its `std` is not a field of `spikes`); the same kind keeps the default's
+    /// fields; a new kind without its own field is an error naming it.
+    #[test]
+    fn a_corruption_kind_can_be_switched_from_a_file_or_a_set() {
+        let default = Config::default().model.input_corruption;
+        assert!(matches!(default, CorruptionConfig::Gaussian { .. }));
+        let c: Config = crate::config::from_toml_str(
+            "[model.input_corruption]\nkind = \"spikes\"\nsamples = 1\n",
+        )
+        .unwrap();
+        assert_eq!(
+            c.model.input_corruption,
+            CorruptionConfig::Spikes { samples: 1 }
+        );
+        let c: Config =
+            crate::config::from_toml_str("[model.input_corruption]\nkind = \"gaussian\"\n")
+                .unwrap();
+        assert_eq!(c.model.input_corruption, default);
+        let c: Config = resolve(
+            None,
+            &[
+                "model.input_corruption.kind=\"spikes\"".into(),
+                "model.input_corruption.samples=2".into(),
+            ],
+        )
+        .unwrap();
+        assert_eq!(
+            c.model.input_corruption,
+            CorruptionConfig::Spikes { samples: 2 }
+        );
+        let err = resolve::<Config>(None, &["model.input_corruption.kind=\"spikes\"".into()])
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("samples"), "{err}");
+    }
+
     #[test]
     fn the_defaults_are_the_papers_experiment() {
         let c = Config::default();

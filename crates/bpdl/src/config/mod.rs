@@ -262,12 +262,23 @@ fn unknown_field(message: &str) -> Option<&str> {
 fn merge(base: &mut Table, top: Table) {
     for (k, v) in top {
         match (base.get_mut(&k), v) {
-            (Some(Value::Table(b)), Value::Table(t)) => merge(b, t),
+            (Some(Value::Table(b)), Value::Table(t)) if !switches_variant(b, &t) => merge(b, t),
             (_, v) => {
                 base.insert(k, v);
             }
         }
     }
+}
+
+/// The key that names the variant of a tagged table (`kind = "gaussian"`, `kind = "spikes"`: a
+/// [`CorruptionConfig`]).
+const VARIANT_TAG: &str = "kind";
+
+/// Whether `top` names another variant than `base`: then `top` replaces `base` whole, since the
+/// fields of one variant (`std`) are unknown to another (`samples`).
+fn switches_variant(base: &Table, top: &Table) -> bool {
+    top.get(VARIANT_TAG)
+        .is_some_and(|kind| base.get(VARIANT_TAG) != Some(kind))
 }
 
 /// One path segment of a dotted key: a table key or an array index.
@@ -340,6 +351,10 @@ fn apply_to_value(root: &mut Value, assignment: &str) -> Result<()> {
     }
     match (node, last) {
         (Value::Table(t), Segment::Key(k)) => {
+            // another variant: the old variant's fields go (set the new one's after `kind`)
+            if *k == VARIANT_TAG && t.get(VARIANT_TAG).is_some_and(|old| *old != value) {
+                t.clear();
+            }
             t.insert((*k).to_string(), value);
             Ok(())
         }

@@ -71,6 +71,8 @@ pub struct SpikingWorkspace {
     gens: Vec<Rng>,
     /// Per example: spikes fired and synaptic events delivered during the last call.
     counts: Array2<f64>,
+    /// Neurons advanced by one time step during the last call, all examples together.
+    neuron_steps: f64,
 }
 
 /// Spikes fired and synaptic events delivered (one presynaptic spike reaching one postsynaptic
@@ -81,6 +83,9 @@ pub struct SpikeTally {
     pub spikes: f64,
     /// Synaptic events delivered.
     pub events: f64,
+    /// Neurons advanced by one time step: `B × N × M ×` (the spiking populations x, h_1 … h_L
+    /// and R_1 … R_L, `n_0 + Σ_{l≥1} n_l + Σ_{l<L} n_l` neurons; 3,668 for 784-1000-100).
+    pub neuron_steps: f64,
 }
 
 impl SpikingWorkspace {
@@ -102,6 +107,7 @@ impl SpikingWorkspace {
         SpikeTally {
             spikes: sum.first().copied().unwrap_or(0.0),
             events: sum.get(1).copied().unwrap_or(0.0),
+            neuron_steps: self.neuron_steps,
         }
     }
 }
@@ -129,6 +135,7 @@ pub(super) fn iterate(
     let sp = &mut ws.spiking;
     sp.ensure(model, batch);
     sp.counts.fill(0.0);
+    sp.neuron_steps = 0.0;
     if params.steps == 0 {
         return check_finite(dev, post, "after inference");
     }
@@ -158,6 +165,9 @@ pub(super) fn iterate(
         sp.state.view_mut(),
         (x, visible),
     );
+    let neurons: usize =
+        model.sizes.iter().sum::<usize>() * 2 - model.sizes.last().copied().unwrap_or(0);
+    sp.neuron_steps = (batch * params.steps * m * neurons) as f64;
     let track = on_iteration.is_some();
     for t in 1..=params.steps {
         let sp = &mut ws.spiking;

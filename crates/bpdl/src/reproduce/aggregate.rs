@@ -411,6 +411,13 @@ pub struct ReadoutHeadline {
     pub code_width: usize,
     /// The target ([`crate::eval::readout::TARGET_ACCURACY`]).
     pub target: f64,
+    /// Mean over seeds of the test accuracy of the readout of every inferred layer side by
+    /// side (when every seed measured it).
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub all_layers_test_accuracy: Option<f64>,
+    /// The layers of that readout, e.g. `"h1+h2"`.
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub all_layers: Option<String>,
 }
 
 /// `results.json`.
@@ -574,6 +581,12 @@ pub fn aggregate(seeds: Vec<SeedResult>, ctx: RunContext) -> Result<Results> {
             layer: r[0].layer.clone(),
             code_width: r[0].code_width,
             target: crate::eval::readout::TARGET_ACCURACY,
+            all_layers_test_accuracy: r
+                .iter()
+                .map(|r| r.all_layers.as_ref().map(|a| a.test_accuracy))
+                .collect::<Option<Vec<_>>>()
+                .map(|a| stats::mean(&a)),
+            all_layers: r[0].all_layers.as_ref().map(|a| a.layers.clone()),
         }
     });
     let config = ctx.config;
@@ -810,7 +823,14 @@ mod tests {
             feed_forward_test_accuracy: test - 0.01,
             feed_forward_train_accuracy: 0.97,
             selection: selection.clone(),
-            feed_forward_selection: selection,
+            feed_forward_selection: selection.clone(),
+            all_layers: Some(crate::eval::readout::LayersReadout {
+                layers: "h1+h2".into(),
+                code_width: 1100,
+                test_accuracy: test + 0.02,
+                train_accuracy: 0.99,
+                selection,
+            }),
             inference_seconds: 1.0,
             readout_seconds: 1.0,
         }
@@ -830,6 +850,8 @@ mod tests {
         assert!((h.test_accuracy - 0.96).abs() < 1e-12);
         assert!((h.test_accuracy_sd_across_seeds.unwrap() - 2e-4f64.sqrt()).abs() < 1e-12);
         assert!((h.feed_forward_test_accuracy - 0.95).abs() < 1e-12);
+        assert!((h.all_layers_test_accuracy.unwrap() - 0.98).abs() < 1e-12);
+        assert_eq!(h.all_layers.as_deref(), Some("h1+h2"));
         let json = serde_json::to_value(&r).unwrap();
         for key in [
             "test_accuracy",

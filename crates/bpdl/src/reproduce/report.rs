@@ -502,6 +502,12 @@ fn readout_section(rep: &mut Report, r: &Results) {
         100.0 * h.feed_forward_test_accuracy,
         100.0 * h.target,
     )));
+    if let (Some(acc), Some(layers)) = (h.all_layers_test_accuracy, &h.all_layers) {
+        rep.push(Block::Paragraph(format!(
+            "The same readout of every inferred layer side by side ({layers}): test accuracy {:.2} %.",
+            100.0 * acc
+        )));
+    }
 }
 
 fn quality_section(rep: &mut Report, r: &Results) {

@@ -463,6 +463,8 @@ fn the_readout_line_appears_only_when_measured_with_its_numbers() {
         layer: "h2".into(),
         code_width: 100,
         target: 0.95,
+        all_layers_test_accuracy: Some(0.9745),
+        all_layers: Some("h1+h2".into()),
     });
     let md = report(&r).markdown();
     for needle in [
@@ -470,6 +472,7 @@ fn the_readout_line_appears_only_when_measured_with_its_numbers() {
         "test accuracy 95.12 %",
         "training 96.34",
         "94.01 %",
+        "(h1+h2): test accuracy 97.45 %",
     ] {
         assert!(md.contains(needle), "{needle}: {md}");
     }
