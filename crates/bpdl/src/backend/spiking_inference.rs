@@ -120,13 +120,80 @@ fn layer_scale(pairs: &[LayerPair], k: usize, unbounded: f32) -> f32 {
     }
 }
 
-/// `y ← y + c·w`.
-#[inline]
-fn axpy(y: &mut [f32], w: &[f32], c: f32) {
-    for (y, &w) in y.iter_mut().zip(w) {
-        *y += c * w;
+/// The per-row loops, each compiled for AVX-512, AVX2 and the baseline and chosen at run time
+/// (`dispatch!`). The arithmetic is the same in every copy (no fused multiply-adds), so the
+/// results are bit-identical whichever runs. Plain indexing, as in `elementwise`: an iterator
+/// adapter may not be inlined into the feature-enabled copies.
+mod kernels {
+    use crate::activation::Activation;
+    use crate::backend::fastmath::dispatch;
+
+    dispatch! {
+        /// `y ← y + c·w`.
+        pub fn axpy(y: &mut [f32], w: &[f32], c: f32) {
+            let n = y.len().min(w.len());
+            let (y, w) = (&mut y[..n], &w[..n]);
+            for j in 0..n {
+                y[j] += c * w[j];
+            }
+        }
+    }
+
+    dispatch! {
+        /// `v ← q·v + (1 − q)·b`.
+        pub fn decay(v: &mut [f32], b: &[f32], q: f32) {
+            let n = v.len().min(b.len());
+            let (v, b) = (&mut v[..n], &b[..n]);
+            for j in 0..n {
+                v[j] = q * v[j] + (1.0 - q) * b[j];
+            }
+        }
+    }
+
+    dispatch! {
+        /// `y[j] = φ(x[j])`.
+        pub fn activation(y: &mut [f32], x: &[f32], act: Activation) {
+            let n = y.len().min(x.len());
+            let (y, x) = (&mut y[..n], &x[..n]);
+            match act {
+                Activation::Sigmoid => for j in 0..n { y[j] = Activation::Sigmoid.apply(x[j]); },
+                Activation::Softplus => for j in 0..n { y[j] = Activation::Softplus.apply(x[j]); },
+                _ => for j in 0..n { y[j] = act.apply(x[j]); },
+            }
+        }
+    }
+
+    dispatch! {
+        /// The membranes of one layer: `h ← h + δ·(φ(a) − φ(b)) + α·(r − h)`, or without the
+        /// top-down term (`+ 0`) when `r` is empty (the top layer).
+        pub fn membranes(h: &mut [f32], a: &[f32], b: &[f32], r: &[f32], delta: f32, alpha: f32, act: Activation) {
+            let n = h.len().min(a.len()).min(b.len());
+            let (h, a, b) = (&mut h[..n], &a[..n], &b[..n]);
+            macro_rules! each {
+                ($phi:expr) => {
+                    if r.len() >= n {
+                        let r = &r[..n];
+                        for j in 0..n {
+                            let hj = h[j];
+                            h[j] = hj + delta * ($phi(a[j]) - $phi(b[j])) + alpha * (r[j] - hj);
+                        }
+                    } else {
+                        for j in 0..n {
+                            h[j] = h[j] + delta * ($phi(a[j]) - $phi(b[j])) + 0.0;
+                        }
+                    }
+                };
+            }
+            match act {
+                Activation::Sigmoid => each!(|v| Activation::Sigmoid.apply(v)),
+                Activation::Softplus => each!(|v| Activation::Softplus.apply(v)),
+                _ => each!(|v| act.apply(v)),
+            }
+        }
     }
 }
+
+use kernels::axpy;
 
 /// `I ← b + Σ_i clip(v_i, 0, s)·W_i` (the current's steady state for constant values v).
 fn steady_current(
@@ -151,10 +218,14 @@ fn steady_current(
     }
 }
 
-/// `y_i ← φ(I_i)` from `src` into `dst` (n entries).
+/// `y_i ← φ(I_i)` from `src` into `dst` (n entries; the two ranges do not overlap).
 fn rates(row: &mut [f32], src: usize, dst: usize, n: usize, act: Activation) {
-    for i in 0..n {
-        row[dst + i] = act.apply(row[src + i]);
+    if src < dst {
+        let (a, b) = row.split_at_mut(dst);
+        kernels::activation(&mut b[..n], &a[src..src + n], act);
+    } else {
+        let (a, b) = row.split_at_mut(src);
+        kernels::activation(&mut a[dst..dst + n], &b[..n], act);
     }
 }
 
@@ -211,9 +282,7 @@ fn deliver(
 
 /// `I ← q·I + (1 − q)·b`.
 fn decay(row: &mut [f32], dst: usize, b: &[f32], q: f32) {
-    for (v, &b) in row[dst..dst + b.len()].iter_mut().zip(b) {
-        *v = q * *v + (1.0 - q) * b;
-    }
+    kernels::decay(&mut row[dst..dst + b.len()], b, q);
 }
 
 impl Device {
@@ -391,14 +460,24 @@ impl Device {
                             } else {
                                 k.delta_step.1
                             };
-                            let above = (l + 1 < depth).then(|| layout.parts[l + 1].recon);
-                            for i in 0..pair.encoder.n_out() {
-                                let drive =
-                                    f.apply(row[o.bottom_up + i]) - f.apply(row[o.refeed + i]);
-                                let h = row[o.h + i];
-                                let top = above.map_or(0.0, |a| k.alpha_step * (row[a + i] - h));
-                                row[o.h + i] = h + delta * drive + top;
-                            }
+                            let n = pair.encoder.n_out();
+                            // the layout puts f_l's currents before h_l, and R_{l+1} after it
+                            let (below, rest) = row.split_at_mut(o.h);
+                            let (h, after) = rest.split_at_mut(n);
+                            let r: &[f32] = match (l + 1 < depth).then(|| layout.parts[l + 1].recon)
+                            {
+                                Some(a) => &after[a - o.h - n..a - o.h],
+                                None => &[],
+                            };
+                            kernels::membranes(
+                                h,
+                                &below[o.bottom_up..o.bottom_up + n],
+                                &below[o.refeed..o.refeed + n],
+                                r,
+                                delta,
+                                k.alpha_step,
+                                f,
+                            );
                         }
                     }
                     count[0] += spikes;
