@@ -645,11 +645,17 @@ pub fn select_readout(
 pub struct TopCodes {
     /// `h_L = f_L(… f_1(x))`, `[n, top_size]` (iteration 0).
     pub feed_forward: Matrix,
-    /// `h_L` after `inference.steps` iterations, `[n, top_size]`.
-    pub inferred: Matrix,
-    /// `[h_1 … h_L]` after `inference.steps` iterations, `[n, Σ_l n_l]` (the last `top_size`
-    /// columns are `inferred`).
+    /// `[h_1 … h_L]` after `inference.steps` iterations, `[n, Σ_l n_l]`.
     pub all_layers: Matrix,
+}
+
+impl TopCodes {
+    /// `h_L` after `inference.steps` iterations, `[n, top_size]`: the last `top_size` columns
+    /// of `all_layers`.
+    pub fn inferred(&self) -> ArrayView2<'_, f32> {
+        let from = self.all_layers.ncols() - self.feed_forward.ncols();
+        self.all_layers.slice(s![.., from..])
+    }
 }
 
 /// The model's own E-step on every row of `images`, in minibatches of `batch` (the feed-forward
@@ -677,7 +683,6 @@ pub fn top_codes(
     let all_width: usize = model.sizes.iter().skip(1).sum();
     let mut out = TopCodes {
         feed_forward: Matrix::zeros((n, width)),
-        inferred: Matrix::zeros((n, width)),
         all_layers: Matrix::zeros((n, all_width)),
     };
     dev.install(|| {
@@ -690,9 +695,6 @@ pub fn top_codes(
                 .slice_mut(s![rows.clone(), ..])
                 .assign(&inf.post.h[top]);
             inf.iterate(dev, model, Evidence::Full(x), params, rng, None)?;
-            out.inferred
-                .slice_mut(s![rows.clone(), ..])
-                .assign(&inf.post.h[top]);
             let mut at = 0;
             for h in &inf.post.h {
                 let w = h.ncols();
@@ -796,19 +798,26 @@ pub fn readout_accuracy(
     )?;
     let inference_seconds = started.elapsed().as_secs_f64();
     let started = Instant::now();
-    let fit = |train_codes: &Matrix, test_codes: &Matrix| -> Result<_> {
+    let fit = |train_codes: ArrayView2<'_, f32>, test_codes: ArrayView2<'_, f32>| -> Result<_> {
+        // the readout reads contiguous rows: the columns of h_L are copied once
+        let (train_codes, test_codes) = (
+            train_codes.as_standard_layout(),
+            test_codes.as_standard_layout(),
+        );
         let (r, selection) = select_readout(dev, train_codes.view(), &train.labels, settings)?;
         let train_accuracy = r.accuracy(dev, train_codes.view(), &train.labels)?;
         let test_accuracy = r.accuracy(dev, test_codes.view(), &test.labels)?;
         Ok((train_accuracy, test_accuracy, selection))
     };
     let (train_accuracy, test_accuracy, selection) =
-        fit(&train_codes.inferred, &test_codes.inferred)?;
-    let (ff_train, ff_test, ff_selection) =
-        fit(&train_codes.feed_forward, &test_codes.feed_forward)?;
+        fit(train_codes.inferred(), test_codes.inferred())?;
+    let (ff_train, ff_test, ff_selection) = fit(
+        train_codes.feed_forward.view(),
+        test_codes.feed_forward.view(),
+    )?;
     let all_layers = if model.depth() > 1 {
         let (train_accuracy, test_accuracy, selection) =
-            fit(&train_codes.all_layers, &test_codes.all_layers)?;
+            fit(train_codes.all_layers.view(), test_codes.all_layers.view())?;
         Some(LayersReadout {
             layers: (1..=model.depth())
                 .map(|l| format!("h{l}"))
