@@ -10,7 +10,8 @@
 //! | `opt.{f,g}{l}.{m_w,m_b,v_w,v_b}` | optimizer moments (RMSprop, Adam) |
 //!
 //! Metadata: `format`, `config` (the resolved TOML), `sizes`, `epochs_done`, `rng` (the state
-//! of every random stream, JSON), `opt.{f,g}{l}.step` and, for a lateral top prior,
+//! of every random stream, JSON), `opt.{f,g}{l}.step`, for learned conditional variances
+//! `noise.var` (σ_l², comma-separated f64) and `noise.updates`, and, for a lateral top prior,
 //! `prior.lateral.conditional` (`linear` or `sigmoid`) and `prior.lateral.sweeps`. Checkpoints
 //! written before lateral priors existed have none of these and load as before. Weights are stored `[n_in, n_out]`
 //! (`y = x·W + b`); PyTorch's `nn.Linear` keeps the transpose.
@@ -55,6 +56,13 @@ pub fn save(path: &Path, state: &TrainState, config: &Config) -> Result<()> {
                 hint: "report this as a bug".into(),
             })?,
         );
+    }
+    let noise = &state.model.noise;
+    if noise.updates > 0 {
+        // f64 in JSON: read back exactly
+        let var: Vec<String> = noise.var.iter().map(|v| format!("{v:?}")).collect();
+        w.meta("noise.var", var.join(","));
+        w.meta("noise.updates", noise.updates.to_string());
     }
     for (name, t) in model_tensors(&state.model) {
         match t {
@@ -204,6 +212,25 @@ fn from_reader(r: &TensorReader) -> Result<(TrainState, Config)> {
             },
             lateral: get_lateral(r, n)?,
         });
+    }
+    // learned variances of the conditionals (absent: unit, and from older files)
+    if let Some(text) = r.meta_opt("noise.var") {
+        let var = text
+            .split(',')
+            .map(|v| v.parse::<f64>())
+            .collect::<std::result::Result<Vec<_>, _>>()
+            .map_err(|e| r.error(format!("bad `noise.var` metadata: {e}")))?;
+        if var.len() != model.depth() || var.iter().any(|v| !(v.is_finite() && *v > 0.0)) {
+            return Err(r.error(format!(
+                "`noise.var` holds {var:?}: one positive variance per latent layer ({}) expected",
+                model.depth()
+            )));
+        }
+        let updates = r
+            .meta("noise.updates")?
+            .parse()
+            .map_err(|e| r.error(format!("bad `noise.updates`: {e}")))?;
+        model.noise = crate::model::NoiseVariances { var, updates };
     }
     let epochs_done = r
         .meta("epochs_done")?

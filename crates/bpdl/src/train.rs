@@ -20,7 +20,7 @@ use ndarray::{ArrayView2, s};
 use serde::{Deserialize, Serialize};
 
 use crate::backend::{Device, Matrix};
-use crate::config::{Config, LearningRule, PriorCovariance, ValidConfig};
+use crate::config::{ConditionalVariance, Config, LearningRule, PriorCovariance, ValidConfig};
 use crate::data::batches::{batches, epoch_order, gather_rows};
 pub use crate::diagnostics::EpochMetrics;
 use crate::diagnostics::EpochRunning;
@@ -339,6 +339,16 @@ impl Learner {
                     None => self.e_step(dev).map_err(at)?, // h ← INFERENCE(x)
                 };
                 self.rows = rows;
+                let layers = match cfg.model.conditional_variance {
+                    ConditionalVariance::Unit => 0,
+                    ConditionalVariance::Learned => 1,
+                    ConditionalVariance::LearnedAll => self.state.model.depth(),
+                };
+                if layers > 0 {
+                    let (inf, model) = (&self.inference, &mut self.state.model);
+                    let recon = &inf.ws.reconstructions()[..layers];
+                    model.noise.observe(dev, self.x.view(), &inf.post.h, recon);
+                }
                 running.observe_inference(
                     dev,
                     &self.state.model,

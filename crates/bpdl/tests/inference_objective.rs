@@ -185,7 +185,7 @@ fn the_gauss_newton_weights_follow_their_formula() {
         rank,
         d.view_mut(),
     );
-    dev.gauss_newton_steps(delta, scale.view(), d.view_mut(), a.view_mut());
+    dev.gauss_newton_steps((delta, 1.0), scale.view(), d.view_mut(), a.view_mut());
     for i in 0..2 {
         let s2: f64 = (0..3)
             .map(|j| {

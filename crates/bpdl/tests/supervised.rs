@@ -53,6 +53,7 @@ fn with_the_label_clamped_inference_converges_to_the_closed_form_posterior_mean(
             },
         ],
         top_prior: None,
+        noise: bpdl::model::NoiseVariances::unit(2),
     };
     let x = random(batch, n_x, 1.0, 4);
     let mut y = Matrix::zeros((batch, n_y));

@@ -5,13 +5,14 @@
 //! | [`Device::inference_step`] | `h ← h + δ·(a − b) + α·(c − h)` (c optional) |
 //! | [`Device::inference_step_rows`] | `h_i ← h_i + δ_i·(a_i − b_i) + α_i·(c_i − h_i)` per row i |
 //! | [`Device::jacobian_scale`] | `s²_i = Σ_j φ'(y_ij)² c_j / r` |
-//! | [`Device::gauss_newton_steps`] | `δ_i = k_i·δ·s²_i/(1 + s²_i)`, `α_i = k_i·δ/(1 + s²_i)` |
+//! | [`Device::gauss_newton_steps`] | `δ_i = k_i·δ·s²_i/(1 + s²_i)`, `α_i = k_i·δ/(1 + s²_i)`, `s²_i` times a gain |
 //! | [`Device::scaled_steps`] | `δ_i = k_i·δ`, `α_i = k_i·α` |
 //! | [`Device::undo_worse_rows`] | per row: keep the update if `new_i ≥ old_i`, else restore it and halve `s_i` |
 //! | [`Device::fill_missing`] | `x̂ = m ⊙ x + (1 − m) ⊙ r` |
 //! | [`Device::axpy_diff`] | `o ← o + (a − b)` |
+//! | [`Device::axpy_scaled_diff`] | `o ← o + k·(a − b)` |
 //! | [`Device::output_error`] | `e = (y − t) ⊙ φ'(y)`, returns `Σ (y − t)²` |
-//! | [`Device::half_sq_dist_rows`] | `out_i −= ½ ‖a_i − b_i‖²` |
+//! | [`Device::half_sq_dist_rows`] | `out_i −= w·½ ‖a_i − b_i‖² + c` |
 //! | [`Device::column_sums`] | `s_j = Σ_i e_ij` |
 //!
 //! They are named (not closures) so that another backend can provide each as one kernel.
@@ -126,10 +127,11 @@ impl Device {
     }
 
     /// The Gauss–Newton step sizes from [`Device::jacobian_scale`]'s `s²` (held in `delta_out` on
-    /// entry): `δ_i = k_i·δ·s²_i/(1 + s²_i)`, `α_i = k_i·δ/(1 + s²_i)`, with `k_i = scale_i`.
+    /// entry) times `gain` (the variance ratio `σ_{l+1}²/σ_l²`, 1 for unit variances):
+    /// `δ_i = k_i·δ·s²_i/(1 + s²_i)`, `α_i = k_i·δ/(1 + s²_i)`, with `k_i = scale_i`.
     pub fn gauss_newton_steps(
         &self,
-        delta: f32,
+        (delta, gain): (f32, f32),
         scale: ArrayView1<'_, f32>,
         mut delta_out: ArrayViewMut1<'_, f32>,
         mut alpha_out: ArrayViewMut1<'_, f32>,
@@ -138,7 +140,7 @@ impl Device {
             .and(&mut delta_out)
             .and(&mut alpha_out)
             .for_each(|&k, d, a| {
-                let s2 = *d;
+                let s2 = *d * gain;
                 *d = k * delta * s2 / (1.0 + s2);
                 *a = k * delta / (1.0 + s2);
             });
@@ -263,6 +265,22 @@ impl Device {
         });
     }
 
+    /// `o ← o + k·(a − b)`, entry by entry.
+    pub fn axpy_scaled_diff(
+        &self,
+        mut o: ArrayViewMut2<'_, f32>,
+        k: f32,
+        a: ArrayView2<'_, f32>,
+        b: ArrayView2<'_, f32>,
+    ) {
+        self.install(|| {
+            Zip::from(&mut o)
+                .and(&a)
+                .and(&b)
+                .par_for_each(|o, &a, &b| *o += k * (a - b));
+        });
+    }
+
     /// `x̂ = m ⊙ x + (1 − m) ⊙ r`: visible entries (`m = 1`) from `x`, missing ones from `r`.
     pub fn fill_missing(
         &self,
@@ -319,13 +337,15 @@ impl Device {
         row_sse.sum()
     }
 
-    /// `out_i −= ½‖a_i − b_i‖²` for every row i: adds a unit-variance Gaussian log-density term
-    /// (without its constant) per example.
+    /// `out_i −= w·½‖a_i − b_i‖² + c` for every row i: adds a Gaussian log-density term of
+    /// precision `w = 1/σ²` per example, `c` its normaliser `(n/2)·ln σ²` (without the `2π`
+    /// constant); `(1, 0)` for unit variance.
     pub fn half_sq_dist_rows(
         &self,
         mut out: ArrayViewMut1<'_, f64>,
         a: ArrayView2<'_, f32>,
         b: ArrayView2<'_, f32>,
+        (w, c): (f64, f64),
     ) {
         self.install(|| {
             Zip::from(&mut out)
@@ -337,7 +357,7 @@ impl Device {
                         let d = a - b;
                         acc += d * d;
                     });
-                    *o -= 0.5 * f64::from(acc);
+                    *o -= w * 0.5 * f64::from(acc) + c;
                 });
         });
     }
@@ -441,7 +461,11 @@ mod tests {
         let a = array![[1.0f32, 1.0], [0.0, 3.0]];
         let b = array![[0.0f32, 1.0], [0.0, 1.0]];
         let mut out = Array1::<f64>::from_elem(2, 1.0);
-        dev.half_sq_dist_rows(out.view_mut(), a.view(), b.view());
+        dev.half_sq_dist_rows(out.view_mut(), a.view(), b.view(), (1.0, 0.0));
         assert_eq!(out, ndarray::arr1(&[0.5, -1.0]));
+        // σ² = 4: −½‖d‖²/4 − (2/2)·ln 4 per row
+        dev.half_sq_dist_rows(out.view_mut(), a.view(), b.view(), (0.25, 4f64.ln()));
+        assert!((out[0] - (0.5 - 0.125 - 4f64.ln())).abs() < 1e-12);
+        assert!((out[1] - (-1.0 - 0.5 - 4f64.ln())).abs() < 1e-12);
     }
 }

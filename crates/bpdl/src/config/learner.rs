@@ -212,6 +212,27 @@ pub struct ModelConfig {
     pub layers: Vec<LayerConfig>,
     /// Weight initialisation [gap G3: Glorot uniform, zero biases].
     pub init: InitScheme,
+    /// The variances σ_l² of the Gaussian conditionals `p(h_{l−1} | h_l)`: `"unit"` (1, as in
+    /// Algorithm 2), `"learned"` (σ_1² of `p(x | h_1)` alone, its running maximum-likelihood
+    /// estimate at the inferred values, [`crate::model::noise_variance`]) or `"learned-all"`
+    /// (every layer's; degenerate) [gap G12: unit].
+    pub conditional_variance: ConditionalVariance,
+}
+
+/// How σ_l² of `p(h_{l−1} | h_l) = N(g_l(h_l), σ_l² I)` is set ([`ModelConfig::conditional_variance`]).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum ConditionalVariance {
+    /// σ_l² = 1 (Algorithm 2; gap G12).
+    #[default]
+    Unit,
+    /// σ_1² of the observed layer, `p(x | h_1)`, learned during training from g_1's residuals
+    /// at the inferred values; the latent conditionals keep σ_l² = 1.
+    Learned,
+    /// Every σ_l² learned. With point-estimate inference this is degenerate (h_l can sit on
+    /// g_{l+1}(h_{l+1}) and drive σ_{l+1}² to 0, so `log p(x, h)` grows without bound); kept to
+    /// measure that.
+    LearnedAll,
 }
 
 impl ModelConfig {
@@ -251,6 +272,7 @@ impl Default for ModelConfig {
                 ),
             ],
             init: InitScheme::GlorotUniform,
+            conditional_variance: ConditionalVariance::Unit,
         }
     }
 }
@@ -322,7 +344,9 @@ pub enum Weighting {
     /// h_above)`: with `s²` the mean squared singular value of the decoder's Jacobian `J`
     /// (`JᵀJ ≈ s²I`), the step `δ·(JᵀJ + I)⁻¹(Jᵀr + (g_above − h))` becomes
     /// `δ·s²/(1 + s²)·(f(h_below) − f(g(h))) + δ/(1 + s²)·(g_above − h)`, the targetprop term
-    /// standing for `J⁺r`. Layers without a top-down term keep δ.
+    /// standing for `J⁺r`. Layers without a top-down term keep δ. With learned variances
+    /// (`model.conditional_variance = "learned"`) the step is `(JᵀJ/σ_l² + I/σ_{l+1}²)⁻¹(…)`:
+    /// `s²` is multiplied by `σ_{l+1}²/σ_l²`.
     GaussNewton,
 }
 

@@ -14,7 +14,7 @@ pub mod spiking_inference;
 pub mod supervised;
 
 pub use learner::{
-    Acceptance, Config, CorruptionConfig, DataConfig, GenerateConfig, InferenceConfig, InitScheme,
+    Acceptance, ConditionalVariance, Config, CorruptionConfig, DataConfig, GenerateConfig, InferenceConfig, InitScheme,
     LateralKind, LateralPriorConfig, LayerConfig, LearningConfig, ModelConfig, Optimizer, Preset,
     PriorCovariance, TopDown, TrainConfig, ValidConfig, Weighting,
 };

@@ -3,8 +3,8 @@
 //! that one iteration of INFERENCE takes at h and the exact gradient of
 //!
 //! ```text
-//! log p(x, h) + const = −½ Σ_l ‖h_{l−1} − g_l(h_l)‖²,   g_l(h) = φ(h·W_l + b_l)
-//! ∂/∂h_l = ((h_{l−1} − g_l(h_l)) ⊙ φ'(g_l(h_l)))·W_lᵀ  −  (h_l − g_{l+1}(h_{l+1}))   (last term for l < L)
+//! log p(x, h) + const = −Σ_l ‖h_{l−1} − g_l(h_l)‖² / (2σ_l²),   g_l(h) = φ(h·W_l + b_l)
+//! ∂/∂h_l = ((h_{l−1} − g_l(h_l)) ⊙ φ'(g_l(h_l)))·W_lᵀ / σ_l²  −  (h_l − g_{l+1}(h_{l+1})) / σ_{l+1}²   (last term for l < L)
 //! ```
 //!
 //! The gradient is hand-derived here, for diagnosis only: the learner never computes it (its
@@ -50,11 +50,13 @@ pub fn joint_gradient(
                 row_sse.view_mut(),
             );
             let mut grad = Matrix::zeros(h[l].dim());
-            dev.matmul(-1.0, e.view(), decoder.weight.t(), 0.0, grad.view_mut());
+            let precision = |l: usize| model.noise.term(l, 0).0 as f32;
             if l + 1 < depth {
-                // −(h_l − g_{l+1}(h_{l+1}))
-                dev.axpy_diff(grad.view_mut(), recon[l + 1].view(), h[l].view());
+                // −(h_l − g_{l+1}(h_{l+1})) / σ_{l+1}²
+                let (target, k) = (recon[l + 1].view(), precision(l + 1));
+                dev.axpy_scaled_diff(grad.view_mut(), k, target, h[l].view());
             }
+            dev.matmul(-precision(l), e.view(), decoder.weight.t(), 1.0, grad.view_mut());
             grad
         })
         .collect()

@@ -1,9 +1,11 @@
-//! The paper's Fig. 4: `log p(x, h)` (unit-variance Gaussian terms, no constants, gap G12)
+//! The paper's Fig. 4: `log p(x, h)` (Gaussian terms of the model's variances σ_l², unit unless
+//! learned, without the `2π` constants; gap G12, [`crate::model::noise_variance`])
 //! over the iterations of INFERENCE on a whole split, as mean ± standard error over the
 //! examples, plus a few individual curves, and each of its terms on its own:
 //!
 //! ```text
-//! log p(x, h) + const = log p(x | h_1) + Σ_{l=1}^{L−1} log p(h_l | h_{l+1})      (−½‖h_{l−1} − g_l(h_l)‖² each)
+//! log p(x, h) + const = log p(x | h_1) + Σ_{l=1}^{L−1} log p(h_l | h_{l+1})
+//! each term −‖h_{l−1} − g_l(h_l)‖²/(2σ_l²) − (n_{l−1}/2)·ln σ_l²
 //! ```
 //!
 //! with the top prior's `log p(h_L)` beside them when the model has one (it is not part of the
@@ -34,7 +36,10 @@ pub struct InferenceCurve {
     pub log_pxh_mean: Vec<f64>,
     /// Standard error of the mean (sd / √n).
     pub log_pxh_se: Vec<f64>,
-    /// Mean of the first term alone, `log p(x | h_1) + const = −½‖x − g_1(h_1)‖²` (the rest of
+    /// σ_l² of every term, bottom first (all 1: unit variances, gap G12).
+    #[serde(default)]
+    pub noise_var: Vec<f64>,
+    /// Mean of the first term alone, `log p(x | h_1) + const` (the rest of
     /// `log p(x, h)` is the latent layers' terms).
     pub log_px_given_h1_mean: Vec<f64>,
     /// Each term of `log p(x, h)` (mean over examples, per iteration), then the top prior
@@ -112,7 +117,8 @@ pub fn inference_curve(
                     if l == 0 && t == 0 {
                         sse_start += sse;
                     }
-                    sums[t] -= 0.5 * sse;
+                    let (w, c) = model.noise.term(l, below.ncols());
+                    sums[t] -= w * 0.5 * sse + c * below.nrows() as f64;
                 }
                 if let (Some(sums), Some(prior)) = (prior_sum.as_mut(), model.top_prior.as_ref()) {
                     sums[t] += log_top_prior(dev, prior, post.h[depth - 1].view()).sum();
@@ -160,6 +166,7 @@ pub fn inference_curve(
             steps,
             log_pxh_mean: mean,
             log_pxh_se: se,
+            noise_var: model.noise.var.clone(),
             log_px_given_h1_mean: term_sums[0].iter().map(|s| s / n).collect(),
             terms: term_names(depth)
                 .into_iter()
@@ -221,6 +228,10 @@ impl std::fmt::Display for InferenceCurve {
             if let (Some(first), Some(last)) = (term.mean.first(), term.mean.last()) {
                 write!(f, "; {} {first:.3} → {last:.3}", term.name)?;
             }
+        }
+        if self.noise_var.iter().any(|&v| v != 1.0) {
+            let vars: Vec<String> = self.noise_var.iter().map(|v| format!("{v:.5}")).collect();
+            write!(f, "; learned σ² {}", vars.join(", "))?;
         }
         for layer in &self.alignment {
             if let (Some(first), Some(last)) = (layer.mean.first(), layer.mean.last()) {

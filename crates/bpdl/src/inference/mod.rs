@@ -46,8 +46,8 @@ use crate::backend::{Device, Matrix, PackedRows, PackedWeights, noise};
 use crate::config::supervised::LabelTerm;
 use crate::config::{Acceptance, Dynamics, InferenceConfig, TopDown, Weighting};
 use crate::error::{Error, Result};
-use crate::model::GenerativeModel;
 use crate::model::objective::log_joint_from_reconstructions;
+use crate::model::{GenerativeModel, NoiseVariances};
 use crate::rng::Rng;
 
 /// What is observed of x.
@@ -226,6 +226,11 @@ impl InferenceWorkspace {
     /// `g_l(h_l)` for the current h: `reconstruction(0)` is the reconstruction of x.
     pub fn reconstruction(&self, l: usize) -> &Matrix {
         &self.recon[l]
+    }
+
+    /// Every `g_l(h_l)`, index `l − 1` ([`InferenceWorkspace::reconstruction`]).
+    pub fn reconstructions(&self) -> &[Matrix] {
+        &self.recon
     }
 
     /// The completed input `[x_visible, g_1(h_1)_missing]` of the last partial-evidence
@@ -483,7 +488,8 @@ fn reconstruct(
     post: &Posterior,
 ) {
     decode(dev, model, ws, post);
-    log_joint_from_reconstructions(dev, x, &post.h, &ws.recon, ws.log_pxh.view_mut());
+    let terms = (&post.h[..], &ws.recon[..]);
+    log_joint_from_reconstructions(dev, &model.noise, x, terms, ws.log_pxh.view_mut());
 }
 
 /// `g_l(h_l)` for every layer, into the workspace.
@@ -556,6 +562,7 @@ fn iterate(
         // the objective of the starting point, with the evidence as it will be scored
         score(
             dev,
+            &model.noise,
             evidence,
             &mut ws.filled,
             (&post.h, &ws.recon),
@@ -650,8 +657,11 @@ fn iterate(
                         w.nrows().min(w.ncols()),
                         ws.row_delta.view_mut(),
                     );
+                    // (JᵀJ/σ_l² + I/σ_{l+1}²)⁻¹: s² scaled by σ_{l+1}²/σ_l²
+                    let v = &model.noise.var;
+                    let gain = (v[l + 1] / v[l]) as f32;
                     dev.gauss_newton_steps(
-                        delta,
+                        (delta, gain),
                         ws.step_scale.view(),
                         ws.row_delta.view_mut(),
                         ws.row_alpha.view_mut(),
@@ -705,6 +715,7 @@ fn iterate(
         if track || t == params.steps {
             score(
                 dev,
+                &model.noise,
                 evidence,
                 &mut ws.filled,
                 (&post.h, &ws.recon),
@@ -751,6 +762,7 @@ fn check_label(label: &LabelEvidence<'_>, top: &Matrix, rows: usize) -> Result<(
 /// with the reconstruction of the current h_1 (into `filled`).
 fn score(
     dev: &Device,
+    noise: &NoiseVariances,
     evidence: Evidence<'_>,
     filled: &mut Matrix,
     (h, recon): (&[Matrix], &[Matrix]),
@@ -763,7 +775,7 @@ fn score(
             filled.view()
         }
     };
-    log_joint_from_reconstructions(dev, below, h, recon, log_pxh.view_mut());
+    log_joint_from_reconstructions(dev, noise, below, (h, recon), log_pxh.view_mut());
 }
 
 /// [`Error::NonFinite`] naming the first layer holding a NaN or infinity.

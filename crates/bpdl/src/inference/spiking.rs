@@ -185,6 +185,7 @@ pub(super) fn iterate(
             decode(dev, model, ws, post);
             score(
                 dev,
+                &model.noise,
                 evidence,
                 &mut ws.filled,
                 (&post.h, &ws.recon),

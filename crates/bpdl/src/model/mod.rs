@@ -2,7 +2,7 @@
 //!
 //! ```text
 //! p(x, h_1..h_L) = p(x | h_1) · Π_{l=1}^{L−1} p(h_l | h_{l+1}) · p(h_L),
-//! p(h_{l−1} | h_l) = N(g_l(h_l), I),        q(h_l | h_{l−1}) = N(f_l(h_{l−1}), σ²I)
+//! p(h_{l−1} | h_l) = N(g_l(h_l), σ_l² I),        q(h_l | h_{l−1}) = N(f_l(h_{l−1}), σ²I)
 //! ```
 //!
 //! with `h_0 = x`. Each latent layer `h_l` comes with a [`LayerPair`]: the bottom-up encoder
@@ -21,10 +21,12 @@
 pub mod corruption;
 pub mod lateral;
 mod map;
+pub mod noise_variance;
 pub mod objective;
 pub mod prior;
 
 pub use map::{Map, glorot_uniform, orthogonal};
+pub use noise_variance::NoiseVariances;
 
 use ndarray::Array1;
 
@@ -66,6 +68,9 @@ pub struct GenerativeModel {
     pub pairs: Vec<LayerPair>,
     /// The fitted top prior; `None` until training has ended.
     pub top_prior: Option<TopPrior>,
+    /// σ_l² of every conditional `p(h_{l−1} | h_l)` (unit unless
+    /// `model.conditional_variance = "learned"`, [`noise_variance`]).
+    pub noise: NoiseVariances,
 }
 
 impl GenerativeModel {
@@ -73,7 +78,7 @@ impl GenerativeModel {
     pub fn new(n_x: usize, config: &ModelConfig, rng: &mut Rng) -> Self {
         let mut sizes = vec![n_x];
         sizes.extend(config.layers.iter().map(|l| l.size));
-        let pairs = config
+        let pairs: Vec<LayerPair> = config
             .layers
             .iter()
             .enumerate()
@@ -84,10 +89,12 @@ impl GenerativeModel {
                 LayerPair { encoder, decoder }
             })
             .collect();
+        let noise = NoiseVariances::unit(pairs.len());
         Self {
             sizes,
             pairs,
             top_prior: None,
+            noise,
         }
     }
 

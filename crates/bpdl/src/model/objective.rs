@@ -1,35 +1,39 @@
-//! The objective that inference climbs: the joint log-density of the model with unit-variance
-//! Gaussian conditionals, without its normalising constants (gap G12, the quantity of the
-//! paper's Fig. 4):
+//! The objective that inference climbs: the joint log-density of the model with Gaussian
+//! conditionals of variances σ_l² (unit unless `model.conditional_variance = "learned"`,
+//! [`super::noise_variance`]; gap G12), without the `2π` constants (the quantity of the paper's
+//! Fig. 4):
 //!
 //! ```text
-//! log p(x, h) + const = −½ Σ_{l=1}^{L} ‖h_{l−1} − g_l(h_l)‖²        (h_0 = x)
+//! log p(x, h) + const = Σ_{l=1}^{L} [ −‖h_{l−1} − g_l(h_l)‖² / (2σ_l²) − (n_{l−1}/2)·ln σ_l² ]   (h_0 = x)
 //! ```
 //!
-//! The top prior `log p(h_L)` is ignored during training (paper §4) and is therefore not part of
-//! this quantity; [`log_top_prior`] gives it separately, with its constants.
+//! With unit variances this is `−½ Σ_l ‖h_{l−1} − g_l(h_l)‖²`, Algorithm 2's. The top prior
+//! `log p(h_L)` is ignored during training (paper §4) and is therefore not part of this quantity;
+//! [`log_top_prior`] gives it separately, with its constants.
 
 use ndarray::{Array1, ArrayView2, ArrayViewMut1};
 
-use super::{GenerativeModel, TopPrior};
+use super::{GenerativeModel, NoiseVariances, TopPrior};
 use crate::backend::{Device, Matrix};
 
-/// Writes `−½ Σ_l ‖h_{l−1} − g_l(h_l)‖²` per example into `out`, from the decoders' outputs
-/// `g[l−1] = g_l(h_l)` already computed for the current `h` (inference keeps them cached).
+/// Writes `log p(x, h) + const` per example into `out`, from the decoders' outputs
+/// `g[l−1] = g_l(h_l)` already computed for the current `h` (inference keeps them cached), with
+/// the variances `noise`.
 ///
 /// # Shapes
 /// `x: [batch, n_0]`, `h[l−1]: [batch, n_l]`, `g[l−1]: [batch, n_{l−1}]`, `out: [batch]`.
 pub fn log_joint_from_reconstructions(
     dev: &Device,
+    noise: &NoiseVariances,
     x: ArrayView2<'_, f32>,
-    h: &[Matrix],
-    g: &[Matrix],
+    (h, g): (&[Matrix], &[Matrix]),
     mut out: ArrayViewMut1<'_, f64>,
 ) {
     out.fill(0.0);
     for (l, g_l) in g.iter().enumerate() {
         let below = if l == 0 { x } else { h[l - 1].view() };
-        dev.half_sq_dist_rows(out.view_mut(), below, g_l.view());
+        let term = noise.term(l, below.ncols());
+        dev.half_sq_dist_rows(out.view_mut(), below, g_l.view(), term);
     }
 }
 
@@ -48,7 +52,7 @@ pub fn log_joint(
         .map(|(pair, h_l)| pair.decoder.apply(dev, h_l.view()))
         .collect();
     let mut out = Array1::zeros(x.nrows());
-    log_joint_from_reconstructions(dev, x, h, &g, out.view_mut());
+    log_joint_from_reconstructions(dev, &model.noise, x, (h, &g), out.view_mut());
     out
 }
 

@@ -705,6 +705,7 @@ mod tests {
                 steps: 1,
                 log_pxh_mean: vec![first, last],
                 log_pxh_se: vec![1.0, 3.0],
+                noise_var: vec![1.0],
                 log_px_given_h1_mean: vec![first, last],
                 terms: vec![crate::eval::inference_curve::TermCurve {
                     name: "log p(x|h1)".into(),

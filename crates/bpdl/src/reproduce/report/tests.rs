@@ -31,6 +31,7 @@ fn inference(alpha: f32, first: f64, last: f64, px: [f64; 2]) -> InferenceHeadli
         steps: 20,
         log_pxh_mean: vec![first, last],
         log_pxh_se: vec![0.5, 0.5],
+        noise_var: vec![1.0],
         log_px_given_h1_mean: px.to_vec(),
         terms: Vec::new(),
         alignment: Vec::new(),
