@@ -1,8 +1,11 @@
-//! The objective INFERENCE is meant to climb, `log p(x, h) + const = −½ Σ_l ‖h_{l−1} −
-//! g_l(h_l)‖²` (paper Fig. 4, gap G12), and the tools that diagnose and enforce the climb:
+//! The objective INFERENCE is meant to climb, `log p(x, h) + const = Σ_l [−‖h_{l−1} −
+//! g_l(h_l)‖²/(2σ_l²) − (n_{l−1}/2)·ln σ_l²]` (paper Fig. 4, gap G12), and the tools that
+//! diagnose and enforce the climb:
 //!
+//! * the objective against the Gaussian density written out in f64, for unit and other
+//!   variances;
 //! * the hand-derived gradient of the diagnostic code against f64 central finite differences
-//!   of the objective written from its definition;
+//!   of that density, for unit and other variances;
 //! * `inference.accept = "if-better"`: no example's objective ever falls, while Algorithm 2 as
 //!   written does lower it on the same data (so the check can fail);
 //! * the per-example Gauss–Newton weights against their formula, in f64;
@@ -21,15 +24,25 @@ use ndarray::{Array1, Array2, array};
 
 use common::reference::{apply64, phi64};
 
-/// `−½ Σ_l ‖h_{l−1} − g_l(h_l)‖²` of one example, in f64 from the definition.
+/// `Σ_l log N(h_{l−1}; g_l(h_l), σ_l² I)` of one example, in f64 from the definition of the
+/// Gaussian density (with its `2π` constants).
 fn objective64(model: &GenerativeModel, x: &Array2<f64>, h: &[Array2<f64>]) -> f64 {
     let mut total = 0.0;
     for (l, pair) in model.pairs.iter().enumerate() {
         let below = if l == 0 { x } else { &h[l - 1] };
         let g = apply64(&pair.decoder, &h[l]);
-        total -= 0.5 * (below - &g).mapv(|v| v * v).sum();
+        let var = model.noise.var[l];
+        for (&b, &m) in below.iter().zip(g.iter()) {
+            total += -(b - m).powi(2) / (2.0 * var) - 0.5 * (2.0 * std::f64::consts::PI * var).ln();
+        }
     }
     total
+}
+
+/// The model of [`setup`] with the variances `var` for its conditionals.
+fn with_variances(mut model: GenerativeModel, var: &[f64]) -> GenerativeModel {
+    model.noise.var = var.to_vec();
+    model
 }
 
 fn setup() -> (GenerativeModel, Matrix, Vec<Matrix>) {
@@ -44,9 +57,38 @@ fn setup() -> (GenerativeModel, Matrix, Vec<Matrix>) {
 
 #[test]
 fn the_diagnostic_gradient_matches_f64_finite_differences_of_the_objective() {
+    let (model, x, h) = setup();
+    // unit variances (Algorithm 2) and learned-looking ones, far from 1 and unequal
+    gradient_matches_finite_differences(&model, &x, &h);
+    gradient_matches_finite_differences(&with_variances(model, &[0.05, 2.5]), &x, &h);
+}
+
+/// The objective with its variances (`log_joint`, `2π` constants dropped) against the Gaussian
+/// density written out in f64: they differ by exactly `Σ_l (n_{l−1}/2)·ln 2π` per example.
+#[test]
+fn the_objective_is_the_gaussian_log_density_with_the_model_s_variances() {
     let dev = Device::cpu(2).unwrap();
     let (model, x, h) = setup();
-    let grad = joint_gradient(&dev, &model, x.view(), &h);
+    for var in [[1.0, 1.0], [0.013, 1.0], [0.2, 3.0]] {
+        let model = with_variances(model.clone(), &var);
+        let got = bpdl::model::objective::log_joint(&dev, &model, x.view(), &h);
+        let two_pi = 0.5 * (2.0 * std::f64::consts::PI).ln() * (16 + 12) as f64;
+        for i in 0..x.nrows() {
+            let row = |m: &Matrix| m.slice(ndarray::s![i..i + 1, ..]).mapv(f64::from);
+            let hi: Vec<Array2<f64>> = h.iter().map(row).collect();
+            let want = objective64(&model, &row(&x), &hi) + two_pi;
+            assert!(
+                (got[i] - want).abs() <= 1e-4 * (1.0 + want.abs()),
+                "σ² {var:?}, example {i}: {} vs {want}",
+                got[i]
+            );
+        }
+    }
+}
+
+fn gradient_matches_finite_differences(model: &GenerativeModel, x: &Matrix, h: &[Matrix]) {
+    let dev = Device::cpu(2).unwrap();
+    let grad = joint_gradient(&dev, model, x.view(), h);
     let x64 = x.mapv(f64::from);
     let eps = 1e-5;
     for (l, g) in grad.iter().enumerate() {
@@ -61,11 +103,12 @@ fn the_diagnostic_gradient_matches_f64_finite_differences_of_the_objective() {
             plus[l][[0, j]] += eps;
             minus[l][[0, j]] -= eps;
             let fd =
-                (objective64(&model, &xi, &plus) - objective64(&model, &xi, &minus)) / (2.0 * eps);
+                (objective64(model, &xi, &plus) - objective64(model, &xi, &minus)) / (2.0 * eps);
             let got = f64::from(g[[i, j]]);
             assert!(
                 (got - fd).abs() <= 1e-3 * (1.0 + fd.abs()),
-                "layer {l}, example {i}, unit {j}: gradient {got} vs finite difference {fd}"
+                "σ² {:?}, layer {l}, example {i}, unit {j}: gradient {got} vs finite difference {fd}",
+                model.noise.var
             );
         }
     }
@@ -176,36 +219,40 @@ fn the_gauss_newton_weights_follow_their_formula() {
     let y = array![[0.2f32, 0.9, 0.5], [0.01, 0.5, 0.7]];
     let col_sq = Array1::from(vec![1.5f32, 0.25, 4.0]);
     let scale = Array1::from(vec![1.0f32, 0.5]);
-    let (mut d, mut a) = (Array1::zeros(2), Array1::zeros(2));
     let (delta, rank) = (0.1f32, 2usize);
-    dev.jacobian_scale(
-        y.view(),
-        Activation::Sigmoid,
-        col_sq.view(),
-        rank,
-        d.view_mut(),
-    );
-    dev.gauss_newton_steps((delta, 1.0), scale.view(), d.view_mut(), a.view_mut());
-    for i in 0..2 {
-        let s2: f64 = (0..3)
-            .map(|j| {
-                let y = f64::from(y[[i, j]]);
-                (y * (1.0 - y)).powi(2) * f64::from(col_sq[j])
-            })
-            .sum::<f64>()
-            / rank as f64;
-        let k = f64::from(scale[i]);
-        let (want_d, want_a) = (k * 0.1 * s2 / (1.0 + s2), k * 0.1 / (1.0 + s2));
-        assert!(
-            (f64::from(d[i]) - want_d).abs() < 1e-6,
-            "{i}: δ {} vs {want_d}",
-            d[i]
+    // gain 1: unit variances; 40: σ_2²/σ_1² of a learned σ_1² = 0.025
+    for gain in [1.0f32, 40.0] {
+        let (mut d, mut a) = (Array1::zeros(2), Array1::zeros(2));
+        dev.jacobian_scale(
+            y.view(),
+            Activation::Sigmoid,
+            col_sq.view(),
+            rank,
+            d.view_mut(),
         );
-        assert!(
-            (f64::from(a[i]) - want_a).abs() < 1e-6,
-            "{i}: α {} vs {want_a}",
-            a[i]
-        );
+        dev.gauss_newton_steps((delta, gain), scale.view(), d.view_mut(), a.view_mut());
+        for i in 0..2 {
+            let s2: f64 = (0..3)
+                .map(|j| {
+                    let y = f64::from(y[[i, j]]);
+                    (y * (1.0 - y)).powi(2) * f64::from(col_sq[j])
+                })
+                .sum::<f64>()
+                / rank as f64
+                * f64::from(gain);
+            let k = f64::from(scale[i]);
+            let (want_d, want_a) = (k * 0.1 * s2 / (1.0 + s2), k * 0.1 / (1.0 + s2));
+            assert!(
+                (f64::from(d[i]) - want_d).abs() < 1e-6,
+                "gain {gain}, {i}: δ {} vs {want_d}",
+                d[i]
+            );
+            assert!(
+                (f64::from(a[i]) - want_a).abs() < 1e-6,
+                "gain {gain}, {i}: α {} vs {want_a}",
+                a[i]
+            );
+        }
     }
     // the sigmoid slope written out once more: φ'(y) = y(1 − y)
     assert!((phi64(Activation::Sigmoid, 0.0) - 0.5).abs() < 1e-12);

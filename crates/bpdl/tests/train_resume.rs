@@ -67,6 +67,12 @@ fn resuming_after_an_interruption_gives_bit_identical_state() {
         let c = config(optimizer);
         let dir = tempfile::tempdir().unwrap();
         let straight = run(&c, &data, &dir.path().join("a.safetensors"), None).unwrap();
+        // the default learns σ² of p(x|h1): the checkpoint must carry it (the latent one stays 1)
+        let noise = &straight.model.noise;
+        assert!(
+            noise.updates > 0 && noise.var[0] != 1.0 && noise.var[1] == 1.0,
+            "{noise:?}"
+        );
 
         let path = dir.path().join("b.safetensors");
         let err = run(&c, &data, &path, Some(1)).unwrap_err();

@@ -14,9 +14,9 @@ pub mod spiking_inference;
 pub mod supervised;
 
 pub use learner::{
-    Acceptance, ConditionalVariance, Config, CorruptionConfig, DataConfig, GenerateConfig, InferenceConfig, InitScheme,
-    LateralKind, LateralPriorConfig, LayerConfig, LearningConfig, ModelConfig, Optimizer, Preset,
-    PriorCovariance, TopDown, TrainConfig, ValidConfig, Weighting,
+    Acceptance, ConditionalVariance, Config, CorruptionConfig, DataConfig, GenerateConfig,
+    InferenceConfig, InitScheme, LateralKind, LateralPriorConfig, LayerConfig, LearningConfig,
+    ModelConfig, Optimizer, Preset, PriorCovariance, TopDown, TrainConfig, ValidConfig, Weighting,
 };
 pub use spiking::{Accumulation, LearningRule, SpikingLearningConfig};
 pub use spiking_inference::{Dynamics, SpikingInferenceConfig};

@@ -56,7 +56,13 @@ pub fn joint_gradient(
                 let (target, k) = (recon[l + 1].view(), precision(l + 1));
                 dev.axpy_scaled_diff(grad.view_mut(), k, target, h[l].view());
             }
-            dev.matmul(-precision(l), e.view(), decoder.weight.t(), 1.0, grad.view_mut());
+            dev.matmul(
+                -precision(l),
+                e.view(),
+                decoder.weight.t(),
+                1.0,
+                grad.view_mut(),
+            );
             grad
         })
         .collect()

@@ -57,7 +57,13 @@ impl NoiseVariances {
     /// One minibatch's update of σ_l² from the residuals at the inferred values, for the layers
     /// of `recon` (the first `recon.len()`): `x` is the minibatch, `h[l − 1]` the inferred `h_l`,
     /// `recon[l − 1] = g_l(h_l)` at those values.
-    pub fn observe(&mut self, dev: &Device, x: ArrayView2<'_, f32>, h: &[Matrix], recon: &[Matrix]) {
+    pub fn observe(
+        &mut self,
+        dev: &Device,
+        x: ArrayView2<'_, f32>,
+        h: &[Matrix],
+        recon: &[Matrix],
+    ) {
         self.updates += 1;
         let rho = (1.0 / self.updates as f64).max(RATE);
         for (l, (v, g)) in self.var.iter_mut().zip(recon).enumerate() {
