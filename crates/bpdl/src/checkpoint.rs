@@ -59,7 +59,7 @@ pub fn save(path: &Path, state: &TrainState, config: &Config) -> Result<()> {
     }
     let noise = &state.model.noise;
     if noise.updates > 0 {
-        // f64 in JSON: read back exactly
+        // shortest round-trip decimal of each f64: read back exactly
         let var: Vec<String> = noise.var.iter().map(|v| format!("{v:?}")).collect();
         w.meta("noise.var", var.join(","));
         w.meta("noise.updates", noise.updates.to_string());

@@ -250,19 +250,15 @@ impl Device {
         });
     }
 
-    /// `o ← o + (a − b)`, entry by entry.
+    /// `o ← o + (a − b)`, entry by entry ([`Device::axpy_scaled_diff`] with `k = 1`, which
+    /// is exact).
     pub fn axpy_diff(
         &self,
-        mut o: ArrayViewMut2<'_, f32>,
+        o: ArrayViewMut2<'_, f32>,
         a: ArrayView2<'_, f32>,
         b: ArrayView2<'_, f32>,
     ) {
-        self.install(|| {
-            Zip::from(&mut o)
-                .and(&a)
-                .and(&b)
-                .par_for_each(|o, &a, &b| *o += a - b);
-        });
+        self.axpy_scaled_diff(o, 1.0, a, b);
     }
 
     /// `o ← o + k·(a − b)`, entry by entry.

@@ -50,7 +50,7 @@ pub fn joint_gradient(
                 row_sse.view_mut(),
             );
             let mut grad = Matrix::zeros(h[l].dim());
-            let precision = |l: usize| model.noise.term(l, 0).0 as f32;
+            let precision = |l: usize| model.noise.precision(l) as f32;
             if l + 1 < depth {
                 // −(h_l − g_{l+1}(h_{l+1})) / σ_{l+1}²
                 let (target, k) = (recon[l + 1].view(), precision(l + 1));

@@ -47,11 +47,16 @@ impl NoiseVariances {
         }
     }
 
+    /// `1/σ_l²` of layer `l − 1` (1 for a layer it does not hold).
+    pub fn precision(&self, l: usize) -> f64 {
+        1.0 / self.var.get(l).copied().unwrap_or(1.0)
+    }
+
     /// `1/σ_l²` and `(n/2)·ln σ_l²` of layer `l − 1`, `n` the width of the layer it predicts:
     /// the weight and the normaliser of its term in `log p(x, h)`.
     pub fn term(&self, l: usize, n: usize) -> (f64, f64) {
-        let v = self.var.get(l).copied().unwrap_or(1.0);
-        (1.0 / v, 0.5 * n as f64 * v.ln())
+        let precision = self.precision(l);
+        (precision, -0.5 * n as f64 * precision.ln())
     }
 
     /// One minibatch's update of σ_l² from the residuals at the inferred values, for the layers
