@@ -64,8 +64,15 @@ def test_the_inference_curve_starts_at_log_p_x_h_of_the_feed_forward_codes(train
     f, g = numpy_maps(trained)
     h1 = f(1, x)
     h2 = f(2, h1)
-    t1 = -0.5 * ((x - g(1, h1)) ** 2).sum(1)
-    t2 = -0.5 * ((h1 - g(2, h2)) ** 2).sum(1)
+    # bpdl's default learns σ1² of p(x|h1) (a per-pixel mean squared residual); σ2² stays 1
+    v1, v2 = curve.noise_var
+    assert 0.0 < v1 < 0.5 and v2 == 1.0
+
+    def gauss(below, pred, var):
+        return -0.5 * ((below - pred) ** 2).sum(1) / var - 0.5 * below.shape[1] * np.log(var)
+
+    t1 = gauss(x, g(1, h1), v1)
+    t2 = gauss(h1, g(2, h2), v2)
     assert curve.examples == 80 and curve.steps == 6
     assert curve.log_pxh_mean.shape == (7,) and curve.log_pxh_se.shape == (7,)
     np.testing.assert_allclose(curve.log_pxh_mean[0], (t1 + t2).mean(), rtol=1e-4)
@@ -76,7 +83,7 @@ def test_the_inference_curve_starts_at_log_p_x_h_of_the_feed_forward_codes(train
     assert set(curve.alignment) == {"h1", "h2"} and curve.alignment["h1"].shape == (6,)
     # the last point is log p(x, h) of what infer returns after 6 iterations
     h1n, h2n = (h.astype(np.float64) for h in trained.infer(x, steps=6, batch=40))
-    last = -0.5 * ((x - g(1, h1n)) ** 2).sum(1) - 0.5 * ((h1n - g(2, h2n)) ** 2).sum(1)
+    last = gauss(x, g(1, h1n), v1) + gauss(h1n, g(2, h2n), v2)
     np.testing.assert_allclose(curve.log_pxh_mean[-1], last.mean(), rtol=1e-4)
 
 

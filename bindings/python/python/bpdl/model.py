@@ -29,7 +29,11 @@ class InferenceCurve:
     steps: int
     """Inference iterations."""
     log_pxh_mean: np.ndarray
-    """Mean ``log p(x, h)`` (unit-variance Gaussian terms, no constants) per iteration."""
+    """Mean ``log p(x, h)`` per iteration: the Gaussian terms
+    ``−‖h_{l−1} − g_l(h_l)‖²/(2σ_l²) − (n/2)·ln σ_l²`` without their 2π constants."""
+    noise_var: np.ndarray
+    """σ_l² of each conditional ``p(h_{l−1} | h_l)`` used (index ``l − 1``; all 1 under
+    ``model.conditional_variance = "unit"``, σ_1² learned under ``"learned"``)."""
     log_pxh_se: np.ndarray
     """Its standard error over the examples."""
     terms: dict[str, np.ndarray]
@@ -55,6 +59,7 @@ class InferenceCurve:
             steps=d["steps"],
             log_pxh_mean=arr(d["log_pxh_mean"]),
             log_pxh_se=arr(d["log_pxh_se"]),
+            noise_var=arr(d.get("noise_var") or [1.0] * len(d.get("alignment", []))),
             terms={t["name"]: arr(t["mean"]) for t in d.get("terms", [])},
             alignment={t["name"]: arr(t["mean"]) for t in d.get("alignment", [])},
             example_curves=[arr(c) for c in d["example_curves"]],
