@@ -59,7 +59,7 @@ class InferenceCurve:
             steps=d["steps"],
             log_pxh_mean=arr(d["log_pxh_mean"]),
             log_pxh_se=arr(d["log_pxh_se"]),
-            noise_var=arr(d.get("noise_var") or [1.0] * len(d.get("alignment", []))),
+            noise_var=arr(d["noise_var"]),
             terms={t["name"]: arr(t["mean"]) for t in d.get("terms", [])},
             alignment={t["name"]: arr(t["mean"]) for t in d.get("alignment", [])},
             example_curves=[arr(c) for c in d["example_curves"]],
